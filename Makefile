@@ -1,0 +1,40 @@
+# The two commands: `make demo` and `make test`. Both create the environment first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: demo test lint lock dev clean
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+## Materialise every round in raw/ into the embedded SQLite warehouse and print a summary.
+demo: $(BIN)/.installed
+	$(BIN)/ariadne materialise
+
+## Run the whole test suite (PostgreSQL tests need the server at ARIADNE_TEST_POSTGRES_URL).
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Open the Dagster UI on the asset graph, partitions and checks.
+dev: $(BIN)/.installed
+	$(BIN)/dg dev
+
+## Re-resolve requirements.lock from pyproject.toml (needs the package registry).
+lock:
+	rm -rf /tmp/ariadne-lock && $(PYTHON) -m venv /tmp/ariadne-lock
+	/tmp/ariadne-lock/bin/pip install --quiet -e '.[test]'
+	( echo '# Exact versions of every package, transitive ones included. Regenerate with `make lock`.'; \
+	  /tmp/ariadne-lock/bin/pip freeze --exclude-editable ) > requirements.lock
+
+clean:
+	rm -rf $(VENV) staging .dagster_home warehouse/*.db warehouse/data_docs

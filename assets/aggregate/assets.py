@@ -1,0 +1,51 @@
+"""Dagster asset of the aggregate stage: counts analysts read, with small numbers suppressed."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import dagster as dg
+
+from assets.aggregate.summaries import survey_item_summary, theme_prevalence
+from assets.stage_support import contained_errors, table_counts
+from pipelines.partitions import round_site
+from pipelines.resources import Disclosure, Instruments, StagingArea
+from schemas.tables import SiteSubmission
+
+
+@dg.asset(
+    partitions_def=round_site,
+    io_manager_key="staging_io",
+    group_name="aggregate",
+    code_version="1",
+    kinds={"pandas"},
+    description="Theme prevalence per stakeholder group and survey item summaries, "
+    "with counts of people below the disclosure threshold suppressed.",
+)
+def aggregated_submission(
+    coded_submission: SiteSubmission,
+    disclosure: Disclosure,
+    instruments: Instruments,
+    staging: StagingArea,
+) -> dg.Output[SiteSubmission]:
+    with contained_errors("aggregate", staging.path):
+        submission = dataclasses.replace(
+            coded_submission,
+            theme_prevalence=theme_prevalence(
+                coded_submission.segments, coded_submission.segment_themes, disclosure.threshold
+            ),
+            survey_item_summary=survey_item_summary(
+                coded_submission.survey_answers,
+                instruments.registry().item_types(),
+                disclosure.threshold,
+            ),
+        )
+    return dg.Output(
+        submission,
+        metadata={
+            **table_counts(submission),
+            "disclosure_threshold": disclosure.threshold,
+            "suppressed_prevalence_cells": int(submission.theme_prevalence["suppressed"].sum()),
+            "suppressed_survey_cells": int(submission.survey_item_summary["suppressed"].sum()),
+        },
+    )

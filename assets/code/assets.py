@@ -1,0 +1,48 @@
+"""Dagster asset of the code stage: themes and a category for every segment."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import dagster as dg
+
+from assets.code.coder import code_segments
+from assets.stage_support import contained_errors, table_counts
+from pipelines.partitions import round_site
+from pipelines.resources import Codebooks, StagingArea
+from schemas.tables import SiteSubmission
+
+
+@dg.asset(
+    partitions_def=round_site,
+    io_manager_key="staging_io",
+    group_name="code",
+    code_version="1",
+    kinds={"spacy"},
+    description="Deductive coding against the versioned codebook: each segment's themes "
+    "and one category (progress, barrier, solution).",
+)
+def coded_submission(
+    context: dg.AssetExecutionContext,
+    anonymised_submission: SiteSubmission,
+    codebooks: Codebooks,
+    staging: StagingArea,
+) -> dg.Output[SiteSubmission]:
+    with contained_errors("code", staging.path):
+        codebook = codebooks.load()
+        coding = code_segments(anonymised_submission.segments, codebook)
+    submission = dataclasses.replace(
+        anonymised_submission, segments=coding.segments, segment_themes=coding.segment_themes
+    )
+    themes = coding.segment_themes.groupby("theme_code").size().sort_values(ascending=False)
+    return dg.Output(
+        submission,
+        metadata={
+            **table_counts(submission),
+            "codebook_version": codebook.version,
+            "segments_without_theme": int(
+                (~coding.segments["segment_id"].isin(coding.segment_themes["segment_id"])).sum()
+            ),
+            "top_themes": ", ".join(themes.index[:3]) or "none",
+        },
+    )

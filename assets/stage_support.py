@@ -1,0 +1,65 @@
+"""What every stage's Dagster asset shares: safe metadata and errors that cannot leak.
+
+Asset metadata and the event log are readable by everyone with Dagster access, so they
+carry counts only. An exception raised inside a stage may quote a value (a pandas or
+library message echoing a cell), so its full text goes to a restricted error log in the
+staging area and Dagster sees only the stage, the exception type and where the log is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import traceback
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster import DataVersion
+
+from schemas.tables import SiteSubmission
+
+
+class StageFailed(Exception):
+    """A stage failed; the details are in the restricted error log it names."""
+
+
+@contextlib.contextmanager
+def contained_errors(stage: str, staging_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        log_dir = staging_dir / "errors"
+        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        log = log_dir / f"{stage}-{stamp}.log"
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("".join(traceback.format_exception(error)))
+        raise StageFailed(
+            f"{stage} failed with {type(error).__name__}; details in the restricted log {log}"
+        ) from None
+
+
+def table_counts(submission: SiteSubmission) -> dict[str, int]:
+    """Row counts of every table in the bundle: safe for metadata."""
+    counts = {
+        "source_files": len(submission.source_files),
+        "segments": len(submission.segments),
+        "survey_responses": len(submission.survey_responses),
+        "action_plan_entries": len(submission.action_plan),
+        "segment_themes": len(submission.segment_themes),
+        "quarantined": int((submission.quarantine["severity"] == "error").sum()),
+        "warnings": int((submission.quarantine["severity"] == "warning").sum()),
+    }
+    return {f"n_{name}": value for name, value in counts.items()}
+
+
+def content_version(submission: SiteSubmission) -> DataVersion:
+    """A data version from the raw files' hashes: the same files give the same version."""
+    files = submission.source_files.sort_values("source_file")
+    digest = hashlib.sha256()
+    for name, sha in zip(files["source_file"], files["source_sha256"].fillna(""), strict=True):
+        digest.update(f"{name}\0{sha}\n".encode())
+    return DataVersion(digest.hexdigest()[:16])

@@ -1,0 +1,94 @@
+"""Great Expectations suites (declared in schemas/expectations/) run on one partition's tables.
+
+GX 1.x runs in an ephemeral context over a pandas data source; a checkpoint validates the
+frame and rebuilds the Data Docs site under the configured folder. Result formats never
+carry unexpected values, so neither the results nor the Data Docs can show a text.
+GX is imported inside the function: it takes seconds to import and only checks need it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+SUITES_DIR = Path(__file__).resolve().parents[2] / "schemas" / "expectations"
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteOutcome:
+    suite: str
+    success: bool
+    evaluated: int
+    failed: list[str]
+    unexpected_counts: dict[str, int]
+
+
+def load_suite(name: str, suites_dir: Path = SUITES_DIR) -> dict:
+    return yaml.safe_load((suites_dir / f"{name}.yaml").read_text())
+
+
+def _camel(expectation_type: str) -> str:
+    return "".join(part.capitalize() for part in expectation_type.split("_"))
+
+
+def run_suite(
+    name: str, frame: pd.DataFrame, data_docs_dir: Path, run_name: str
+) -> SuiteOutcome:
+    """Validate `frame` against suite `name` and rebuild the Data Docs site."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    declared = load_suite(name)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    batch = (
+        context.data_sources.add_pandas(f"ariadne_{name}")
+        .add_dataframe_asset(declared["table"])
+        .add_batch_definition_whole_dataframe(run_name)
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name=declared["suite"]))
+    for expectation in declared["expectations"]:
+        suite.add_expectation(getattr(gx.expectations, _camel(expectation["type"]))(
+            **expectation["kwargs"]
+        ))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{name}:{run_name}", data=batch, suite=suite)
+    )
+    data_docs_dir.mkdir(parents=True, exist_ok=True)
+    context.add_data_docs_site(
+        site_name="ariadne",
+        site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(data_docs_dir.resolve()),
+            },
+        },
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{name}_checkpoint",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["ariadne"])],
+            result_format=RESULT_FORMAT,
+        )
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    failed: list[str] = []
+    unexpected: dict[str, int] = {}
+    evaluated = 0
+    for run in result.run_results.values():
+        for outcome in run.results:
+            evaluated += 1
+            config = outcome.expectation_config
+            label = f"{config.type}({config.kwargs.get('column') or config.kwargs.get('column_list')})"
+            if not outcome.success:
+                failed.append(label)
+                unexpected[label] = int(outcome.result.get("unexpected_count") or 0)
+    return SuiteOutcome(name, bool(result.success), evaluated, failed, unexpected)

@@ -1,0 +1,165 @@
+"""`ariadne`: the data manager's commands.
+
+materialise  run every stage for rounds and sites found in raw/, then print a summary
+validate     check one submission folder without loading it; list every problem
+rounds       rounds and sites in raw/, their files' status and last run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+DEFAULT_DAGSTER_HOME = ".dagster_home"
+
+
+def _instance():
+    """The persistent Dagster instance (DAGSTER_HOME, default ./.dagster_home) runs are kept in."""
+    from dagster import DagsterInstance
+
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(DEFAULT_DAGSTER_HOME).resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    return DagsterInstance.get()
+
+
+def _raw_dir() -> Path:
+    return Path(os.environ.get("ARIADNE_RAW_DIR", "raw"))
+
+
+def materialise(round_id: str | None, site_id: str | None) -> int:
+    from assets.ingest.submission import discover_partitions
+    from pipelines.definitions import build_definitions, materialise_round_site
+    from pipelines.partitions import partition_key, register
+
+    pairs = [
+        (r, s)
+        for r, s in discover_partitions(_raw_dir())
+        if (round_id is None or r == round_id) and (site_id is None or s == site_id)
+    ]
+    if not pairs:
+        print(f"nothing to materialise in {_raw_dir()} for round={round_id} site={site_id}")
+        return 1
+    instance = _instance()
+    register(instance, pairs)
+    job = build_definitions().resolve_job_def(materialise_round_site.name)
+    failed = []
+    for number, (r, s) in enumerate(pairs, start=1):
+        print(f"[{number}/{len(pairs)}] {r} / {s} ...", end=" ", flush=True)
+        result = job.execute_in_process(
+            partition_key=partition_key(r, s), instance=instance, raise_on_error=False
+        )
+        outcome = "ok" if result.success else "FAILED"
+        print(f"{outcome} (run {result.run_id[:8]})")
+        if not result.success:
+            failed.append((r, s, result.run_id))
+    print()
+    print_summary({r for r, _ in pairs})
+    for r, s, run_id in failed:
+        print(f"FAILED: {r} / {s}: see run {run_id} in `dg dev` and the quarantine view")
+    return 1 if failed else 0
+
+
+def print_summary(round_ids: set[str]) -> None:
+    from assets.load.loader import read_partition_summary
+    from pipelines.resources import from_environment
+
+    engine = from_environment()["warehouse"].engine()
+    summary = read_partition_summary(engine)
+    summary = summary[summary["round_id"].isin(round_ids)]
+    if summary.empty:
+        print("the warehouse holds nothing for these rounds yet")
+        return
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(summary.to_string(index=False))
+
+
+def validate(path: Path) -> int:
+    """List every problem of the submission(s) under `path`; exit 1 when there is one."""
+    from assets.ingest.submission import discover_partitions, read_site_submission
+    from assets.validate.validation import validate_submission
+    from pipelines.resources import Codebooks, Instruments
+
+    path = path.resolve()
+    if (path / "manifest.yaml").exists():
+        raw_dir, pairs = path.parent.parent, [(path.parent.name, path.name)]
+    elif (path / "round.yaml").exists():
+        raw_dir = path.parent
+        pairs = [(r, s) for r, s in discover_partitions(raw_dir) if r == path.name]
+    else:
+        raw_dir, pairs = path, discover_partitions(path)
+    if not pairs:
+        print(f"{path}: no submission found (expected a round folder, a site folder or raw/)")
+        return 1
+    registry = Instruments().registry()
+    theme_codes = Codebooks().load().theme_codes
+    problems = 0
+    for r, s in pairs:
+        submission = validate_submission(
+            read_site_submission(raw_dir, r, s),
+            accepts=registry.accepts,
+            required=registry.required,
+            theme_codes=theme_codes,
+        )
+        quarantine = submission.quarantine
+        print(f"{r} / {s}: {len(submission.segments)} segments, "
+              f"{len(submission.survey_responses)} survey responses, "
+              f"{len(submission.action_plan)} action-plan entries; {len(quarantine)} problems")
+        for row in quarantine.itertuples(index=False):
+            print(f"  {row.severity.upper():7} {row.source_file} [{row.locator}]: {row.reason}")
+        problems += len(quarantine)
+    return 1 if problems else 0
+
+
+def rounds() -> int:
+    """Rounds and sites in raw/, with the warehouse's file status and the last Dagster run."""
+    from assets.ingest.submission import discover_partitions
+    from assets.load.loader import read_source_file_status
+    from pipelines.partitions import partition_key
+    from pipelines.resources import from_environment
+
+    pairs = discover_partitions(_raw_dir())
+    status = read_source_file_status(from_environment()["warehouse"].engine())
+    instance = _instance()
+    from dagster import RunsFilter
+
+    for r, s in pairs:
+        runs = instance.get_run_records(
+            RunsFilter(tags={"dagster/partition": str(partition_key(r, s))}), limit=1
+        )
+        last = (
+            f"last run {runs[0].dagster_run.run_id[:8]} {runs[0].dagster_run.status.value.lower()}"
+            f" at {runs[0].create_timestamp:%Y-%m-%d %H:%M}"
+            if runs
+            else "never run"
+        )
+        files = status[(status["round_id"] == r) & (status["site_id"] == s)]
+        counts = files.groupby("status").size().to_dict() if not files.empty else {}
+        shown = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no files loaded"
+        print(f"{r} / {s}: {shown}; {last}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ariadne", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("materialise", help="run every stage and load the warehouse")
+    run.add_argument("--round", dest="round_id")
+    run.add_argument("--site", dest="site_id")
+    check = commands.add_parser("validate", help="check a submission folder without loading it")
+    check.add_argument("path", type=Path)
+    commands.add_parser("rounds", help="rounds, sites, file status and last run")
+    args = parser.parse_args(argv)
+    if args.command == "materialise":
+        return materialise(args.round_id, args.site_id)
+    if args.command == "validate":
+        return validate(args.path)
+    return rounds()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""The hand-off between stages, kept in the restricted staging area.
+
+Dagster's default IO manager pickles outputs under DAGSTER_HOME, which is not a place for
+personal data (nor for anonymised text that has not yet passed the gate). This one writes
+each round x site bundle to `<staging>/<asset>/<round>/<site>.pkl`, readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableIOManager, InputContext, OutputContext
+
+from pipelines.partitions import split_partition_key
+
+
+class StagingIOManager(ConfigurableIOManager):
+    staging_dir: str = "staging"
+
+    def _path(self, context: InputContext | OutputContext) -> Path:
+        round_id, site_id = split_partition_key(context.asset_partition_key)
+        asset = "__".join(context.asset_key.path)
+        return Path(self.staging_dir) / asset / round_id / f"{site_id}.pkl"
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        path = self._path(context)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(Path(self.staging_dir), 0o700)
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+
+    def load_input(self, context: InputContext) -> Any:
+        with self._path(context).open("rb") as handle:
+            return pickle.load(handle)

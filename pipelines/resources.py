@@ -1,0 +1,127 @@
+"""Typed configuration: every setting the pipeline reads, from one place.
+
+Each resource takes its value from an environment variable (named in its docstring) with
+the default a data manager gets on a fresh clone. The pseudonym key is read through
+`EnvVar` when set, so Dagster shows its name and never its value.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dagster import ConfigurableResource, EnvVar
+from sqlalchemy import Engine, create_engine
+
+from schemas.codebook import CODEBOOK_DIR, Codebook, codebook_path, latest_version, load_codebook
+from schemas.instruments import INSTRUMENTS_DIR, InstrumentRegistry
+
+DEFAULT_KEY_FILE = ".secrets/pseudonym.key"
+
+
+class RawSubmissions(ConfigurableResource):
+    """Where sites' submissions land (`ARIADNE_RAW_DIR`, default `raw`). Read-only."""
+
+    raw_dir: str = "raw"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.raw_dir)
+
+
+class StagingArea(ConfigurableResource):
+    """The restricted folder for parsed, not yet anonymised tables (`ARIADNE_STAGING_DIR`)."""
+
+    staging_dir: str = "staging"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.staging_dir)
+
+
+class PseudonymKey(ConfigurableResource):
+    """The secret behind every pseudonym: `ARIADNE_PSEUDONYM_KEY`, else a key file.
+
+    The key file (`ARIADNE_PSEUDONYM_KEY_FILE`, default `.secrets/pseudonym.key`, git-ignored)
+    is created on first use. Losing it changes every pseudonym; see README "Rotating the key".
+    """
+
+    key: str | None = None
+    key_file: str = DEFAULT_KEY_FILE
+
+    def secret(self) -> bytes:
+        if self.key:
+            return self.key.encode()
+        path = Path(self.key_file)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+class Warehouse(ConfigurableResource):
+    """The analysts' database (`ARIADNE_WAREHOUSE_URL`, default a SQLite file)."""
+
+    url: str = "sqlite:///warehouse/ariadne.db"
+
+    def engine(self) -> Engine:
+        if self.url.startswith("sqlite:///"):
+            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return create_engine(self.url)
+
+
+class Codebooks(ConfigurableResource):
+    """Versioned codebooks (`ARIADNE_CODEBOOK_VERSION`, default the newest in schemas/codebook)."""
+
+    version: str | None = None
+
+    def load(self) -> Codebook:
+        version = self.version or latest_version(CODEBOOK_DIR)
+        return load_codebook(codebook_path(version, CODEBOOK_DIR))
+
+
+class Instruments(ConfigurableResource):
+    """The survey instruments sites may name in a manifest (schemas/instruments)."""
+
+    def registry(self) -> InstrumentRegistry:
+        return InstrumentRegistry(INSTRUMENTS_DIR)
+
+
+class Disclosure(ConfigurableResource):
+    """Small-number suppression: counts of people below the threshold are never published.
+
+    `ARIADNE_DISCLOSURE_THRESHOLD`, default 5 (the contract's).
+    """
+
+    threshold: int = 5
+
+
+class DataDocs(ConfigurableResource):
+    """Where Great Expectations writes its Data Docs (`ARIADNE_DATA_DOCS_DIR`)."""
+
+    data_docs_dir: str = "warehouse/data_docs"
+
+
+def from_environment() -> dict[str, ConfigurableResource]:
+    """The resources as the environment configures them; the one place env vars are read."""
+    env = os.environ
+    key = EnvVar("ARIADNE_PSEUDONYM_KEY") if env.get("ARIADNE_PSEUDONYM_KEY") else None
+    return {
+        "raw": RawSubmissions(raw_dir=env.get("ARIADNE_RAW_DIR", "raw")),
+        "staging": StagingArea(staging_dir=env.get("ARIADNE_STAGING_DIR", "staging")),
+        "pseudonym_key": PseudonymKey(
+            key=key, key_file=env.get("ARIADNE_PSEUDONYM_KEY_FILE", DEFAULT_KEY_FILE)
+        ),
+        "warehouse": Warehouse(
+            url=env.get("ARIADNE_WAREHOUSE_URL", "sqlite:///warehouse/ariadne.db")
+        ),
+        "codebooks": Codebooks(version=env.get("ARIADNE_CODEBOOK_VERSION") or None),
+        "instruments": Instruments(),
+        "disclosure": Disclosure(threshold=int(env.get("ARIADNE_DISCLOSURE_THRESHOLD", "5"))),
+        "data_docs": DataDocs(
+            data_docs_dir=env.get("ARIADNE_DATA_DOCS_DIR", "warehouse/data_docs")
+        ),
+    }
