@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.anonymise.anonymiser import Pseudonymiser, anonymise_submission, scan_for_leaks
+from assets.anonymise.anonymiser import (
+    Pseudonymiser,
+    anonymise_submission,
+    published_texts,
+    scan_for_leaks,
+)
 from assets.ingest.submission import read_roster
 from assets.stage_support import contained_errors, table_counts
 from pipelines.partitions import round_site, split_partition_key
@@ -60,14 +65,12 @@ def anonymisation_gate(
     anonymised_submission: SiteSubmission, raw: RawSubmissions, staging: StagingArea
 ) -> dg.AssetCheckResult:
     with contained_errors("anonymisation_gate", staging.path):
-        texts = [
-            *anonymised_submission.segments["text"],
-            *anonymised_submission.action_plan["action"],
-            *anonymised_submission.action_plan["evidence"].dropna(),
-        ]
+        texts = published_texts(anonymised_submission)
         found = scan_for_leaks(texts, read_roster(raw.path))
-    survivors = sum(found.values())
     return dg.AssetCheckResult(
-        passed=survivors == 0,
-        metadata={"texts_scanned": len(texts), **{f"found_{k}": v for k, v in sorted(found.items())}},
+        passed=sum(found.values()) == 0,
+        metadata={
+            "texts_scanned": len(texts),
+            **{f"found_{k}": n for k, n in sorted(found.items())},
+        },
     )
