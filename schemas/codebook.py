@@ -1,0 +1,321 @@
+"""The versioned, declarative codebook: themes, sub-codes, categories and their matching rules.
+
+A codebook is a YAML file `codebook-<version>.yaml`. Analysts compare theme codes across
+rounds, so a codebook must carry every top-level theme of the contract
+(shared/contracts/codebook-themes.md): it may add codes, never drop or rename them. The
+file is checked here once, on load, so that the coder can trust it: a bad pattern is a
+codebook author's mistake and must surface before any segment is coded.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import spacy
+import yaml
+from pydantic import ConfigDict, Field
+from spacy.matcher import Matcher
+from spacy.vocab import Vocab
+
+from schemas.contract import CATEGORIES
+
+# The top-level codes of shared/contracts/codebook-themes.md, in its order.
+CONTRACT_THEME_CODES = (
+    "minoritised-concept",
+    "racism-experience",
+    "pandemic-impact",
+    "stigma",
+    "professional-blindness",
+    "education-mediation-digital",
+    "human-rights-cohesion",
+    "diversified-care-offer",
+    "population-neighbourhood-models",
+    "coproduction-impact",
+)
+
+# The codebooks that ship with the package; a deployment may point at another folder.
+CODEBOOK_DIR = Path(__file__).parent / "codebook"
+
+VERSION_PATTERN = r"v[0-9]+(?:\.[0-9]+)*"
+_FILE_NAME = re.compile(rf"^codebook-({VERSION_PATTERN})\.yaml$")
+_CODE = r"^[a-z0-9][a-z0-9-]*$"
+_SUB_CODE = r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$"
+
+# Token attributes that only a trained pipeline sets. The coder tokenises with a blank
+# pipeline, so a rule on these would silently never fire: reject it instead.
+NEEDS_TRAINED_PIPELINE = frozenset(
+    {"LEMMA", "POS", "TAG", "MORPH", "DEP", "ENT_TYPE", "ENT_IOB", "ENT_ID", "SENT_START"}
+)
+
+
+class CodebookError(ValueError):
+    """A codebook file that cannot be used: names the file, the place and the reason."""
+
+
+class _Frozen(pydantic.BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Matching(_Frozen):
+    """Phrases for a PhraseMatcher on LOWER, and token patterns for a spaCy Matcher."""
+
+    phrases: tuple[str, ...] = ()
+    patterns: tuple[tuple[dict[str, Any], ...], ...] = ()
+
+
+class RuleGroup(Matching):
+    """Rules that share a weight: 1.0 is a cue that decides alone, less needs company."""
+
+    weight: float = Field(default=1.0, gt=0.0, le=1.0)
+
+
+class SubCode(_Frozen):
+    code: str = Field(pattern=_SUB_CODE)
+    name: str
+    brief_definition: str
+    when_to_use: str | None = None
+    example: str | None = None
+    rules: tuple[RuleGroup, ...] = Field(min_length=1)
+
+
+class Theme(_Frozen):
+    """A codebook entry after MacQueen et al. (1998), plus a counter-example and rules."""
+
+    code: str = Field(pattern=_CODE)
+    name: str
+    brief_definition: str
+    full_definition: str
+    when_to_use: str
+    when_not_to_use: str
+    example: str
+    counter_example: str
+    rules: tuple[RuleGroup, ...] = Field(min_length=1)
+    exclusions: Matching = Matching()
+    sub_codes: tuple[SubCode, ...] = ()
+
+
+class CategoryCues(_Frozen):
+    code: str
+    definition: str
+    rules: tuple[RuleGroup, ...] = Field(min_length=1)
+    exclusions: Matching = Matching()
+
+
+class Categories(_Frozen):
+    """How a segment gets its one category when cues disagree or are silent."""
+
+    for_actions: str
+    precedence: tuple[str, ...]
+    default: str
+    by_item: dict[str, str] = {}
+    by_source_kind: dict[str, str] = {}
+    cues: tuple[CategoryCues, ...]
+
+
+class Codebook(_Frozen):
+    version: str = Field(pattern=rf"^{VERSION_PATTERN}$")
+    min_score: float = Field(default=1.0, gt=0.0)
+    themes: tuple[Theme, ...]
+    categories: Categories
+
+    def __hash__(self) -> int:
+        """By content, so that a compiled coder can be cached per codebook."""
+        return hash(self.model_dump_json())
+
+    @property
+    def theme_codes(self) -> tuple[str, ...]:
+        return tuple(theme.code for theme in self.themes)
+
+
+def load_codebook(path: Path) -> Codebook:
+    """Read and check a codebook file; raise CodebookError naming the file and the place."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CodebookError(f"{path}: cannot be read ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        raise CodebookError(f"{path}: not valid YAML at {where}") from error
+    if not isinstance(document, dict):
+        raise CodebookError(f"{path}: expected a mapping at the top level")
+    try:
+        codebook = Codebook.model_validate(document)
+    except pydantic.ValidationError as error:
+        problems = "; ".join(
+            f"{_place(problem['loc'], document)}: {problem['msg']}" for problem in error.errors()
+        )
+        raise CodebookError(f"{path}: {problems}") from error
+    problems = _problems(codebook, path)
+    if problems:
+        raise CodebookError(f"{path}: " + "; ".join(problems))
+    return codebook
+
+
+def codebook_path(version: str, codebook_dir: Path) -> Path:
+    """Where the codebook of a version lives: one file per version, never edited in place."""
+    if not re.fullmatch(VERSION_PATTERN, version):
+        raise CodebookError(f"codebook version {version!r} is not of the form v1, v2, v2.1")
+    return Path(codebook_dir) / f"codebook-{version}.yaml"
+
+
+def latest_version(codebook_dir: Path) -> str:
+    """The highest version in a folder, compared number by number (v10 after v9)."""
+    versions = [
+        match.group(1)
+        for path in Path(codebook_dir).glob("codebook-*.yaml")
+        if (match := _FILE_NAME.match(path.name))
+    ]
+    if not versions:
+        raise CodebookError(f"{codebook_dir}: no codebook-<version>.yaml file")
+    return max(versions, key=_version_key)
+
+
+def _place(location: tuple[int | str, ...], document: dict[str, Any]) -> str:
+    """A dotted path to a problem, with a theme's code in place of its list index."""
+    parts = [str(part) for part in location]
+    themes = document.get("themes")
+    if len(location) > 1 and location[0] == "themes" and isinstance(location[1], int):
+        theme = themes[location[1]] if isinstance(themes, list) else None
+        if isinstance(theme, dict) and isinstance(theme.get("code"), str):
+            parts[1] = theme["code"]
+    return ".".join(parts)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(number) for number in version[1:].split("."))
+
+
+def _problems(codebook: Codebook, path: Path) -> list[str]:
+    """Everything pydantic cannot see: the contract, uniqueness, and spaCy's pattern checks."""
+    problems: list[str] = []
+    match = _FILE_NAME.match(path.name)
+    if match and match.group(1) != codebook.version:
+        problems.append(f"file name says {match.group(1)} but version is {codebook.version}")
+
+    missing = [code for code in CONTRACT_THEME_CODES if code not in codebook.theme_codes]
+    if missing:
+        problems.append(
+            "contract themes missing (they may not be dropped or renamed): " + ", ".join(missing)
+        )
+
+    codes = [theme.code for theme in codebook.themes]
+    codes += [sub.code for theme in codebook.themes for sub in theme.sub_codes]
+    duplicates = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicates:
+        problems.append("codes defined more than once: " + ", ".join(duplicates))
+
+    for theme in codebook.themes:
+        for sub in theme.sub_codes:
+            if not sub.code.startswith(f"{theme.code}/"):
+                problems.append(f"sub-code {sub.code} must start with {theme.code}/")
+        groups = {f"themes.{theme.code}.rules": theme.rules}
+        groups |= {f"themes.{sub.code}.rules": sub.rules for sub in theme.sub_codes}
+        problems += _rule_problems(groups, f"themes.{theme.code}")
+        problems += _matching_problems(theme.exclusions, f"themes.{theme.code}.exclusions")
+
+    problems += _category_problems(codebook.categories)
+    return problems
+
+
+def _category_problems(categories: Categories) -> list[str]:
+    problems: list[str] = []
+    cue_codes = [cues.code for cues in categories.cues]
+    if sorted(cue_codes) != sorted(CATEGORIES):
+        problems.append(f"categories.cues must define each of {', '.join(CATEGORIES)} once")
+    if sorted(categories.precedence) != sorted(CATEGORIES):
+        problems.append(f"categories.precedence must order exactly {', '.join(CATEGORIES)}")
+    named = {
+        "categories.for_actions": categories.for_actions,
+        "categories.default": categories.default,
+    }
+    named |= {f"categories.by_item.{key}": value for key, value in categories.by_item.items()}
+    named |= {
+        f"categories.by_source_kind.{key}": value
+        for key, value in categories.by_source_kind.items()
+    }
+    problems += [
+        f"{place}: {value!r} is not a category"
+        for place, value in named.items()
+        if value not in CATEGORIES
+    ]
+    for cues in categories.cues:
+        place = f"categories.{cues.code}"
+        problems += _rule_problems({f"{place}.rules": cues.rules}, place)
+        problems += _matching_problems(cues.exclusions, f"{place}.exclusions")
+    return problems
+
+
+def _rule_problems(groups: dict[str, tuple[RuleGroup, ...]], place: str) -> list[str]:
+    """Check each group, and that no phrase is listed twice for one theme (it would count twice)."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for where, rule_groups in groups.items():
+        for number, group in enumerate(rule_groups):
+            problems += _matching_problems(group, f"{where}[{number}]")
+            if not group.phrases and not group.patterns:
+                problems.append(f"{where}[{number}]: neither phrases nor patterns")
+            for phrase in group.phrases:
+                key = " ".join(phrase.casefold().split())
+                if key in seen:
+                    problems.append(f"{place}: phrase {phrase!r} listed more than once")
+                seen.add(key)
+    return problems
+
+
+@functools.cache
+def _blank_vocab() -> Vocab:
+    """One vocabulary for all pattern checks: building a pipeline costs a tenth of a second."""
+    return spacy.blank("en").vocab
+
+
+def _matching_problems(matching: Matching, place: str) -> list[str]:
+    problems = [
+        f"{place}.phrases[{number}]: empty phrase"
+        for number, phrase in enumerate(matching.phrases)
+        if not phrase.strip()
+    ]
+    matcher = Matcher(_blank_vocab(), validate=True)
+    for number, pattern in enumerate(matching.patterns):
+        upper_case = [
+            word
+            for token in pattern
+            for key, value in token.items()
+            if key.upper() == "LOWER"
+            for word in _pattern_words(value)
+            if word != word.lower()
+        ]
+        if upper_case:
+            problems.append(
+                f"{place}.patterns[{number}]: LOWER compares with the lower-cased token, "
+                f"so {', '.join(map(repr, upper_case))} can never match"
+            )
+        unusable = sorted(
+            {key.upper() for token in pattern for key in token} & NEEDS_TRAINED_PIPELINE
+        )
+        if unusable:
+            problems.append(
+                f"{place}.patterns[{number}]: {', '.join(unusable)} needs a trained pipeline, "
+                "and the coder tokenises with a blank one"
+            )
+            continue
+        try:
+            matcher.add(f"{place}.patterns[{number}]", [list(pattern)])
+        except (ValueError, re.error) as error:
+            reason = " ".join(str(error).split())
+            problems.append(f"{place}.patterns[{number}]: not a valid spaCy pattern ({reason})")
+    return problems
+
+
+def _pattern_words(value: object) -> list[str]:
+    """The literal words of a LOWER value: a string, or the strings of an IN list."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict) and isinstance(value.get("IN"), list):
+        return [word for word in value["IN"] if isinstance(word, str)]
+    return []
