@@ -1,0 +1,1 @@
+"""The analysts' warehouse: base tables, their migrations and the engine that reaches them."""
