@@ -10,19 +10,30 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
+from dagster import BetaWarning, PreviewWarning
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
+# The run's events are all in the Dagster event log; the terminal shows progress and problems.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _instance():
-    """The persistent Dagster instance (DAGSTER_HOME, default ./.dagster_home) runs are kept in."""
+    """The persistent Dagster instance (DAGSTER_HOME, default ./.dagster_home) runs are kept in.
+
+    A DAGSTER_HOME without a dagster.yaml gets one with Dagster's default storage (local
+    SQLite under DAGSTER_HOME) and telemetry off: nothing about a run leaves the machine.
+    """
     from dagster import DagsterInstance
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(DEFAULT_DAGSTER_HOME).resolve())))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
     return DagsterInstance.get()
 
 
@@ -50,7 +61,10 @@ def materialise(round_id: str | None, site_id: str | None) -> int:
     for number, (r, s) in enumerate(pairs, start=1):
         print(f"[{number}/{len(pairs)}] {r} / {s} ...", end=" ", flush=True)
         result = job.execute_in_process(
-            partition_key=partition_key(r, s), instance=instance, raise_on_error=False
+            partition_key=partition_key(r, s),
+            instance=instance,
+            raise_on_error=False,
+            run_config=QUIET_CONSOLE,
         )
         outcome = "ok" if result.success else "FAILED"
         print(f"{outcome} (run {result.run_id[:8]})")
@@ -105,9 +119,11 @@ def validate(path: Path) -> int:
             theme_codes=theme_codes,
         )
         quarantine = submission.quarantine
-        print(f"{r} / {s}: {len(submission.segments)} segments, "
-              f"{len(submission.survey_responses)} survey responses, "
-              f"{len(submission.action_plan)} action-plan entries; {len(quarantine)} problems")
+        print(
+            f"{r} / {s}: {len(submission.segments)} segments, "
+            f"{len(submission.survey_responses)} survey responses, "
+            f"{len(submission.action_plan)} action-plan entries; {len(quarantine)} problems"
+        )
         for row in quarantine.itertuples(index=False):
             print(f"  {row.severity.upper():7} {row.source_file} [{row.locator}]: {row.reason}")
         problems += len(quarantine)
@@ -138,14 +154,21 @@ def rounds() -> int:
         )
         files = status[(status["round_id"] == r) & (status["site_id"] == s)]
         counts = files.groupby("status").size().to_dict() if not files.empty else {}
-        shown = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no files loaded"
+        shown = (
+            ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no files loaded"
+        )
         print(f"{r} / {s}: {shown}; {last}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ariadne", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    # Partitioned checks and data versions are Dagster preview/beta features we rely on on
+    # purpose (docs/decisions/0003); the terminal is for the data manager, not for that.
+    warnings.filterwarnings("ignore", category=PreviewWarning)
+    warnings.filterwarnings("ignore", category=BetaWarning)
+    parser = argparse.ArgumentParser(
+        prog="ariadne", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("materialise", help="run every stage and load the warehouse")
     run.add_argument("--round", dest="round_id")

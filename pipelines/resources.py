@@ -12,10 +12,11 @@ import secrets
 from pathlib import Path
 
 from dagster import ConfigurableResource, EnvVar
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from schemas.codebook import CODEBOOK_DIR, Codebook, codebook_path, latest_version, load_codebook
 from schemas.instruments import INSTRUMENTS_DIR, InstrumentRegistry
+from warehouse.engine import create_warehouse_engine
 
 DEFAULT_KEY_FILE = ".secrets/pseudonym.key"
 
@@ -68,9 +69,7 @@ class Warehouse(ConfigurableResource):
     url: str = "sqlite:///warehouse/ariadne.db"
 
     def engine(self) -> Engine:
-        if self.url.startswith("sqlite:///"):
-            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return create_engine(self.url)
+        return create_warehouse_engine(self.url)
 
 
 class Codebooks(ConfigurableResource):

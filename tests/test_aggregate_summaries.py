@@ -31,8 +31,14 @@ def _segments(rows: list[tuple[str, str | None, str | None, str | None]]) -> pd.
 def _themes(pairs: list[tuple[str, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"segment_id": s, "theme_code": t, "category": c, "coder": "rules-v1",
-             "confidence": 0.9, "codebook_version": "v1"}
+            {
+                "segment_id": s,
+                "theme_code": t,
+                "category": c,
+                "coder": "rules-v1",
+                "confidence": 0.9,
+                "codebook_version": "v1",
+            }
             for s, t, c in pairs
         ]
     )
@@ -41,15 +47,18 @@ def _themes(pairs: list[tuple[str, str, str]]) -> pd.DataFrame:
 def test_prevalence_counts_segments_and_distinct_participants() -> None:
     carers = [(f"s{i}", f"[carer-00000{i % 6}]", None, "carer") for i in range(12)]
     segments = _segments([*carers, ("u1", None, "17", "service_user"), ("u2", None, None, None)])
-    themes = _themes([(s, "stigma", "barrier") for s, *_ in carers]
-                     + [("u1", "stigma", "barrier"), ("u2", "stigma", "barrier")])
+    themes = _themes(
+        [(s, "stigma", "barrier") for s, *_ in carers]
+        + [("u1", "stigma", "barrier"), ("u2", "stigma", "barrier")]
+    )
     table = theme_prevalence(segments, themes, threshold=5)
     row = table.set_index("stakeholder_group").loc["carer"]
     assert row["n_segments"] == 12
     assert row["n_participants"] == 6
     overall = table.set_index("stakeholder_group").loc["all"]
     assert overall["n_segments"] == 14
-    assert overall["n_participants"] == 7  # six carers and one survey respondent; unknown not counted
+    # six carers and one survey respondent; the unknown speaker is not counted
+    assert overall["n_participants"] == 7
     assert "unknown" in set(table["stakeholder_group"])
 
 
@@ -81,9 +90,16 @@ def test_survey_summary_mean_share_and_threshold(threshold: int) -> None:
     scores = [1, 2, 4, 4, 5, 5, 5, 3]
     answers = pd.DataFrame(
         [
-            {"round_id": "2024-impact", "site_id": "east-london", "response_id": str(i),
-             "source_file": "f.csv", "item_id": "access_ease", "item_type": "likert5",
-             "value": str(score), "score": float(score)}
+            {
+                "round_id": "2024-impact",
+                "site_id": "east-london",
+                "response_id": str(i),
+                "source_file": "f.csv",
+                "item_id": "access_ease",
+                "item_type": "likert5",
+                "value": str(score),
+                "score": float(score),
+            }
             for i, score in enumerate(scores)
         ]
     )
@@ -97,6 +113,6 @@ def test_survey_summary_mean_share_and_threshold(threshold: int) -> None:
         assert total["mean"] == pytest.approx(sum(scores) / len(scores))
         assert total["share_agree"] == pytest.approx(5 / 8)
     options = table[table["response_option"].notna()].set_index("response_option")
-    assert bool(options.loc["5", "suppressed"]) == (3 < threshold)
+    assert bool(options.loc["5", "suppressed"]) == (threshold > 3)
     published = options[~options["suppressed"]]
     assert (published["n_responses"] >= threshold).all()

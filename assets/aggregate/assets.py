@@ -1,7 +1,5 @@
 """Dagster asset of the aggregate stage: counts analysts read, with small numbers suppressed."""
 
-from __future__ import annotations
-
 import dataclasses
 
 import dagster as dg

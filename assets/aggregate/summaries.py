@@ -21,9 +21,9 @@ SUMMARISED_TYPES = ("likert5", "single_choice", "number")
 def participant_refs(segments: pd.DataFrame) -> pd.Series:
     """Who stands behind each segment, pseudonymously: speaker, else survey response."""
     by_response = "response:" + segments["response_id"].astype("object")
-    return segments["speaker"].where(segments["speaker"].notna(), by_response.where(
-        segments["response_id"].notna(), None
-    ))
+    return segments["speaker"].where(
+        segments["speaker"].notna(), by_response.where(segments["response_id"].notna(), None)
+    )
 
 
 def theme_prevalence(
@@ -35,8 +35,10 @@ def theme_prevalence(
     people = segments.assign(participant=participant_refs(segments))[
         ["segment_id", "round_id", "site_id", "stakeholder_group", "participant"]
     ]
-    coded = segment_themes[["segment_id", "theme_code", "category"]].drop_duplicates().merge(
-        people, on="segment_id", how="inner"
+    coded = (
+        segment_themes[["segment_id", "theme_code", "category"]]
+        .drop_duplicates()
+        .merge(people, on="segment_id", how="inner")
     )
     coded["stakeholder_group"] = coded["stakeholder_group"].fillna(UNKNOWN_GROUP)
     keys = ["round_id", "site_id", "theme_code", "category"]
@@ -80,8 +82,10 @@ def survey_item_summary(
         .agg(
             n_responses=("response_id", "nunique"),
             mean=("score", "mean"),
-            share_agree=("score", lambda s: (s >= AGREE_FROM).sum() / s.notna().sum()
-                         if s.notna().any() else None),
+            share_agree=(
+                "score",
+                lambda s: (s >= AGREE_FROM).sum() / s.notna().sum() if s.notna().any() else None,
+            ),
         )
         .reset_index()
     )

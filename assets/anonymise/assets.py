@@ -4,8 +4,6 @@ The gate is a blocking check on this staging asset; the warehouse load is a sepa
 asset downstream, so a partition that fails the gate never reaches the warehouse.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
 from assets.anonymise.anonymiser import (

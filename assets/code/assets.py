@@ -1,7 +1,5 @@
 """Dagster asset of the code stage: themes and a category for every segment."""
 
-from __future__ import annotations
-
 import dataclasses
 
 import dagster as dg

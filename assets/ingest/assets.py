@@ -1,7 +1,5 @@
 """Dagster asset of the ingest stage: a site's raw submission for a round, parsed."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from assets.ingest.submission import read_site_submission

@@ -1,7 +1,5 @@
 """Dagster asset of the load stage: one round x site replaced in the warehouse atomically."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 import dagster as dg

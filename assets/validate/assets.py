@@ -1,7 +1,5 @@
 """Dagster assets of the validate stage: pandera models row by row, then GX suites as checks."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
@@ -61,7 +59,7 @@ def _expectation_check(name: str, table: str, asset: dg.AssetsDefinition | str):
                 name,
                 getattr(anonymised_submission, table),
                 Path(data_docs.data_docs_dir),
-                run_name=f"{round_id}.{site_id}.{context.run_id[:8]}",
+                run_name=f"{round_id}.{site_id}.{context.run.run_id[:8]}",
             )
         return dg.AssetCheckResult(
             passed=outcome.success,
@@ -70,7 +68,9 @@ def _expectation_check(name: str, table: str, asset: dg.AssetsDefinition | str):
                 "expectations_failed": len(outcome.failed),
                 "failed": ", ".join(outcome.failed) or "none",
                 "unexpected_rows": sum(outcome.unexpected_counts.values()),
-                "data_docs": dg.MetadataValue.path(str(Path(data_docs.data_docs_dir) / "index.html")),
+                "data_docs": dg.MetadataValue.path(
+                    str(Path(data_docs.data_docs_dir) / "index.html")
+                ),
             },
         )
 

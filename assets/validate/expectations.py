@@ -36,9 +36,7 @@ def _camel(expectation_type: str) -> str:
     return "".join(part.capitalize() for part in expectation_type.split("_"))
 
 
-def run_suite(
-    name: str, frame: pd.DataFrame, data_docs_dir: Path, run_name: str
-) -> SuiteOutcome:
+def run_suite(name: str, frame: pd.DataFrame, data_docs_dir: Path, run_name: str) -> SuiteOutcome:
     """Validate `frame` against suite `name` and rebuild the Data Docs site."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -53,9 +51,9 @@ def run_suite(
     )
     suite = context.suites.add(gx.ExpectationSuite(name=declared["suite"]))
     for expectation in declared["expectations"]:
-        suite.add_expectation(getattr(gx.expectations, _camel(expectation["type"]))(
-            **expectation["kwargs"]
-        ))
+        suite.add_expectation(
+            getattr(gx.expectations, _camel(expectation["type"]))(**expectation["kwargs"])
+        )
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{name}:{run_name}", data=batch, suite=suite)
     )
@@ -87,7 +85,9 @@ def run_suite(
         for outcome in run.results:
             evaluated += 1
             config = outcome.expectation_config
-            label = f"{config.type}({config.kwargs.get('column') or config.kwargs.get('column_list')})"
+            label = (
+                f"{config.type}({config.kwargs.get('column') or config.kwargs.get('column_list')})"
+            )
             if not outcome.success:
                 failed.append(label)
                 unexpected[label] = int(outcome.result.get("unexpected_count") or 0)

@@ -116,9 +116,7 @@ def instrument_rejections(
     `accepts(instrument_id, item_id, value)` says whether a value is one of the item's
     values; `required(instrument_id)` lists the items every response must answer.
     """
-    instrument_of = dict(
-        zip(_response_keys(responses), responses["instrument_id"], strict=True)
-    )
+    instrument_of = dict(zip(_response_keys(responses), responses["instrument_id"], strict=True))
     reasons: dict[ResponseKey, list[str]] = defaultdict(list)
     for key, item_id, value in zip(
         _response_keys(answers), answers["item_id"], answers["value"], strict=True
@@ -208,8 +206,9 @@ def validate_submission(
             segments["source_kind"], _response_keys(segments), _row_keys(segments), strict=True
         )
     ]
-    segments, segment_rejected = validate_lazily(RawSegments, segments[~pd.Series(
-        orphaned, index=segments.index, dtype=bool)])
+    segments, segment_rejected = validate_lazily(
+        RawSegments, segments[~pd.Series(orphaned, index=segments.index, dtype=bool)]
+    )
 
     attendees, _ = validate_lazily(Attendees, submission.attendees)
     quarantine = pd.concat(
