@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from assets.anonymise.normalise import fold, normalise_name
 from assets.anonymise.pseudonyms import Pseudonymiser
+from assets.text_folding import fold, normalise_name
 from schemas.tables import PSEUDONYM
 from tests.test_anonymise_roster import KEY
 

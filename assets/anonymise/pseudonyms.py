@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from typing import NoReturn
 
-from assets.anonymise.normalise import normalise_name
+from assets.text_folding import normalise_name
 from schemas.contract import ROLES, role_slug
 
 MIN_KEY_BYTES = 16

@@ -39,10 +39,10 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from assets.anonymise.normalise import fold, letters_only, normalise_name
 from assets.anonymise.pseudonyms import WITHDRAWN_PERSON, Pseudonymiser
 from assets.anonymise.spans import Span
 from assets.anonymise.vocabulary import protected_initials, title_case_only_words
+from assets.text_folding import fold, letters_only, normalise_name
 from schemas.contract import role_slug
 
 REQUIRED_COLUMNS = ("round_id", "site_id", "name")

@@ -18,7 +18,7 @@ import functools
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from assets.anonymise.normalise import letters_only, normalise_name
+from assets.text_folding import letters_only, normalise_name
 
 # fmt: off
 # Ordinary words that are also frequent given names or surnames.

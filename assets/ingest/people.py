@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
+from assets.text_folding import fold
 from schemas.contract import role_slug
-
-# Letters NFKD does not split into base letter and accent, which people who cannot type
-# them write plainly (`Lukasz`, `Yilmaz`).
-_PLAIN_LETTERS = str.maketrans(
-    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "\u0131": "i"}
-)
 
 # Titles come and go in minutes (`Dr Okafor`, `Okafor`): they never decide who is meant.
 HONORIFICS = frozenset(
@@ -28,9 +22,8 @@ HONORIFICS = frozenset(
 
 
 def _words(text: str) -> tuple[str, ...]:
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'").casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PLAIN_LETTERS)
-    return tuple(re.findall(r"[^\W_]+(?:['-][^\W_]+)*", plain))
+    """The folded words of a text: the same folding the anonymiser matches names with."""
+    return tuple(re.findall(r"[^\W_]+(?:['-][^\W_]+)*", fold(text).text))
 
 
 def name_tokens(text: str) -> tuple[str, ...]:

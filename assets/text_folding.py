@@ -1,6 +1,8 @@
 """Folding text and names so that matching ignores case, diacritics and typography.
 
-Minutes spell one person 'Siobhán', 'Siobhan' and 'SIOBHAN', and 'O'Connor' with
+Shared by ingest (resolving speaker labels and withdrawals) and anonymise (finding
+names): both must see 'Siobhan' and 'Siobhán' as one person, the same way. Minutes
+spell one person 'Siobhán', 'Siobhan' and 'SIOBHAN', and 'O'Connor' with
 a straight or a curly apostrophe. Recognisers match on a folded copy of the text,
 and the offset map puts every match back on the exact characters of the original,
 so nothing around a name is disturbed and no character is cut in half.
