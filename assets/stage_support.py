@@ -12,13 +12,28 @@ import contextlib
 import hashlib
 import os
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dagster import DataVersion
+import dagster as dg
 
+from pipelines.partitions import round_site
 from schemas.tables import SiteSubmission
+
+
+def stage_asset(
+    stage: str, description: str, kinds: set[str]
+) -> Callable[[Callable[..., object]], dg.AssetsDefinition]:
+    """The decorator every stage's asset shares: round x site, handed over through staging."""
+    return dg.asset(
+        partitions_def=round_site,
+        io_manager_key="staging_io",
+        group_name=stage,
+        code_version="1",
+        kinds=kinds,
+        description=description,
+    )
 
 
 class StageFailed(Exception):
@@ -56,10 +71,10 @@ def table_counts(submission: SiteSubmission) -> dict[str, int]:
     return {f"n_{name}": value for name, value in counts.items()}
 
 
-def content_version(submission: SiteSubmission) -> DataVersion:
+def content_version(submission: SiteSubmission) -> dg.DataVersion:
     """A data version from the raw files' hashes: the same files give the same version."""
     files = submission.source_files.sort_values("source_file")
     digest = hashlib.sha256()
     for name, sha in zip(files["source_file"], files["source_sha256"].fillna(""), strict=True):
         digest.update(f"{name}\0{sha}\n".encode())
-    return DataVersion(digest.hexdigest()[:16])
+    return dg.DataVersion(digest.hexdigest()[:16])

@@ -5,17 +5,13 @@ import dataclasses
 import dagster as dg
 
 from assets.aggregate.summaries import survey_item_summary, theme_prevalence
-from assets.stage_support import contained_errors, table_counts
-from pipelines.partitions import round_site
+from assets.stage_support import contained_errors, stage_asset, table_counts
 from pipelines.resources import Disclosure, Instruments, StagingArea
 from schemas.tables import SiteSubmission
 
 
-@dg.asset(
-    partitions_def=round_site,
-    io_manager_key="staging_io",
-    group_name="aggregate",
-    code_version="1",
+@stage_asset(
+    "aggregate",
     kinds={"pandas"},
     description="Theme prevalence per stakeholder group and survey item summaries, "
     "with counts of people below the disclosure threshold suppressed.",

@@ -13,17 +13,14 @@ from assets.anonymise.anonymiser import (
     scan_for_leaks,
 )
 from assets.ingest.submission import read_roster
-from assets.stage_support import contained_errors, table_counts
+from assets.stage_support import contained_errors, stage_asset, table_counts
 from pipelines.partitions import round_site, split_partition_key
 from pipelines.resources import PseudonymKey, RawSubmissions, StagingArea
 from schemas.tables import SiteSubmission
 
 
-@dg.asset(
-    partitions_def=round_site,
-    io_manager_key="staging_io",
-    group_name="anonymise",
-    code_version="1",
+@stage_asset(
+    "anonymise",
     kinds={"pandas"},
     description="Segments, surveys and action plan with every name a pseudonym and every "
     "identifier a typed placeholder; withdrawn people's contributions removed.",

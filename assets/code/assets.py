@@ -5,23 +5,18 @@ import dataclasses
 import dagster as dg
 
 from assets.code.coder import code_segments
-from assets.stage_support import contained_errors, table_counts
-from pipelines.partitions import round_site
+from assets.stage_support import contained_errors, stage_asset, table_counts
 from pipelines.resources import Codebooks, StagingArea
 from schemas.tables import SiteSubmission
 
 
-@dg.asset(
-    partitions_def=round_site,
-    io_manager_key="staging_io",
-    group_name="code",
-    code_version="1",
+@stage_asset(
+    "code",
     kinds={"spacy"},
     description="Deductive coding against the versioned codebook: each segment's themes "
     "and one category (progress, barrier, solution).",
 )
 def coded_submission(
-    context: dg.AssetExecutionContext,
     anonymised_submission: SiteSubmission,
     codebooks: Codebooks,
     staging: StagingArea,

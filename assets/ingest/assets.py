@@ -3,17 +3,14 @@
 import dagster as dg
 
 from assets.ingest.submission import read_site_submission
-from assets.stage_support import contained_errors, content_version, table_counts
-from pipelines.partitions import round_site, split_partition_key
+from assets.stage_support import contained_errors, content_version, stage_asset, table_counts
+from pipelines.partitions import split_partition_key
 from pipelines.resources import RawSubmissions, StagingArea
 from schemas.tables import SiteSubmission
 
 
-@dg.asset(
-    partitions_def=round_site,
-    io_manager_key="staging_io",
-    group_name="ingest",
-    code_version="1",
+@stage_asset(
+    "ingest",
     kinds={"pandas"},
     description="Minutes, surveys and action plan of one site for one round, parsed. "
     "Holds real names: kept in the restricted staging area only.",

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.stage_support import contained_errors, table_counts
+from assets.stage_support import contained_errors, stage_asset, table_counts
 from assets.validate.expectations import run_suite
 from assets.validate.validation import validate_submission
 from pipelines.partitions import round_site, split_partition_key
@@ -12,17 +12,13 @@ from pipelines.resources import Codebooks, DataDocs, Instruments, StagingArea
 from schemas.tables import SiteSubmission
 
 
-@dg.asset(
-    partitions_def=round_site,
-    io_manager_key="staging_io",
-    group_name="validate",
-    code_version="1",
+@stage_asset(
+    "validate",
     kinds={"pandas", "pandera"},
     description="The ingested tables checked against their pandera models and instruments; "
     "failing rows are quarantined with file, locator and reason. Restricted.",
 )
 def validated_submission(
-    context: dg.AssetExecutionContext,
     ingested_submission: SiteSubmission,
     codebooks: Codebooks,
     instruments: Instruments,
