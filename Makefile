@@ -21,9 +21,11 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/pytest
 
+## ruff, and Dagster's own check that the definitions load.
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg check defs
 
 ## Open the Dagster UI on the asset graph, partitions and checks.
 dev: $(BIN)/.installed
