@@ -6,6 +6,11 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: demo test lint lock dev clean
 
+# Dagster's instance config for the default DAGSTER_HOME: local storage, telemetry off.
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'telemetry:\n  enabled: false\n' > $@
+
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +27,13 @@ test: $(BIN)/.installed
 	$(BIN)/pytest
 
 ## ruff, and Dagster's own check that the definitions load.
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/dg check defs
 
 ## Open the Dagster UI on the asset graph, partitions and checks.
-dev: $(BIN)/.installed
+dev: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dg dev
 
 ## Re-resolve requirements.lock from pyproject.toml (needs the package registry).

@@ -13,6 +13,7 @@ import functools
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -48,6 +49,23 @@ def _on_ci() -> bool:
 def _admin_engine(url: str) -> Engine:
     """AUTOCOMMIT, because CREATE and DROP DATABASE cannot run inside a transaction."""
     return create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The programme's shared folder (contracts, schemas), beside the checkout as CI lays it.
+
+    ARIADNE_SHARED_DIR overrides; missing, it is a failure on CI and a skip elsewhere.
+    """
+    path = Path(
+        os.environ.get("ARIADNE_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")
+    )
+    if not path.is_dir():
+        message = f"the shared folder is not at {path}; set ARIADNE_SHARED_DIR to where it is"
+        if _on_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture(scope="session")

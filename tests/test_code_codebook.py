@@ -18,8 +18,6 @@ from schemas.codebook import (
 )
 from schemas.contract import CATEGORIES
 
-CONTRACT_DOC = Path(__file__).resolve().parents[1].parent / "shared/contracts/codebook-themes.md"
-
 
 def minimal_codebook(version: str = "v9") -> dict:
     """A small valid codebook document: each contract theme matched by its own made-up word."""
@@ -68,10 +66,9 @@ def test_shipped_codebook_holds_every_contract_theme(codebook_v1):
     assert set(CONTRACT_THEME_CODES) <= set(codebook_v1.theme_codes)
 
 
-def test_contract_theme_list_matches_the_contract_page():
-    if not CONTRACT_DOC.exists():
-        pytest.fail(f"contract page not found at {CONTRACT_DOC}")
-    codes = re.findall(r"^\| `([a-z-]+)` \|", CONTRACT_DOC.read_text(encoding="utf-8"), re.M)
+def test_contract_theme_list_matches_the_contract_page(shared_dir: Path):
+    page = shared_dir / "contracts" / "codebook-themes.md"
+    codes = re.findall(r"^\| `([a-z-]+)` \|", page.read_text(encoding="utf-8"), re.M)
     themes = [code for code in codes if code not in CATEGORIES]
     assert tuple(themes) == CONTRACT_THEME_CODES
 

@@ -313,3 +313,120 @@ def test_a_new_round_folder_materialises_without_code_change(workspace: Workspac
     joined = " ".join(texts)
     assert "Somali" in joined and "mosque" in joined
     assert "Mensah-Ofori" not in joined and "900456" not in joined
+
+
+GOOD_MINUTES = """# Review
+
+Staff (YP): The peer support team now has two Urdu speakers and the waiting list is shorter.
+
+Dr Lindqvist: Stigma in the community still stops families from asking for help.
+"""
+
+BAD_SURVEY = """ID,respondent_role,access_ease
+1,Carer,Agree
+1,staff,4
+2,Service user,11
+3,,2
+4,staff,3
+"""
+
+
+def _site(raw: Path, round_id: str, site_id: str, manifest: str) -> Path:
+    site = raw / round_id / site_id
+    (site / "minutes").mkdir(parents=True)
+    (site / "surveys").mkdir()
+    (site / "manifest.yaml").write_text(manifest)
+    return site
+
+
+def test_bad_input_is_quarantined_and_everything_else_lands(workspace: Workspace) -> None:
+    round_id = "2027-impact"
+    (workspace.raw / round_id).mkdir()
+    (workspace.raw / round_id / "round.yaml").write_text(
+        f"round: {round_id}\ntitle: Faults\nkind: impact\n"
+        "period: {start: 2027-01-01, end: 2027-12-31}\n"
+    )
+    broken = _site(
+        workspace.raw,
+        round_id,
+        "broken-files",
+        "site: broken-files\nround: 2027-impact\nevents:\n"
+        "  - {id: bf-ws1, type: local_workshop, date: 2027-02-01, minutes: minutes/good.md,\n"
+        "     attendees: [{name: Yasmin Parvez, role: staff, initials: YP}]}\n"
+        "  - {id: bf-ws2, type: local_workshop, date: 2027-02-02, minutes: minutes/cut.docx,\n"
+        "     attendees: []}\n"
+        "  - {id: bf-ws3, type: local_workshop, date: 2027-02-03, minutes: minutes/gone.docx,\n"
+        "     attendees: []}\n"
+        "surveys:\n"
+        "  - {file: surveys/answers.csv, instrument: impact-followup-v1}\n"
+        "  - {file: surveys/garbled.csv, instrument: impact-followup-v1}\n",
+    )
+    (broken / "minutes" / "good.md").write_text(GOOD_MINUTES)
+    (broken / "minutes" / "cut.docx").write_bytes(
+        (
+            SAMPLE_RAW / "2024-impact/east-london/minutes/2024-06-11-impact-workshop.docx"
+        ).read_bytes()[:2000]
+    )
+    (broken / "surveys" / "answers.csv").write_text(BAD_SURVEY)
+    (broken / "surveys" / "garbled.csv").write_bytes(b"ID,respondent_role\n1,\x81\x8d\x8f\x90\n")
+    _site(workspace.raw, round_id, "bad-manifest", "site: bad-manifest\nevents: [unclosed\n")
+    _site(workspace.raw, round_id, "wrong-id", "site: somewhere-else\nround: 2027-impact\n")
+    good = _site(
+        workspace.raw,
+        round_id,
+        "good-site",
+        "site: good-site\nround: 2027-impact\nevents:\n"
+        "  - {id: gs-ws1, type: local_workshop, date: 2027-03-01, minutes: minutes/ws.md,\n"
+        "     attendees: [{name: Yasmin Parvez, role: staff, initials: YP}]}\n",
+    )
+    (good / "minutes" / "ws.md").write_text(GOOD_MINUTES)
+    before = {p: p.read_bytes() for p in (workspace.raw / round_id).rglob("*") if p.is_file()}
+
+    assert cli.main(["materialise", "--round", round_id]) == 0
+
+    quarantine = workspace.query(
+        f"SELECT site_id, source_file, locator, reason, severity FROM quarantine "
+        f"WHERE round_id = '{round_id}'"
+    )
+    errors = quarantine[quarantine["severity"] == "error"]
+
+    def reasons(source_file: str) -> list[str]:
+        return list(errors.loc[errors["source_file"] == f"{round_id}/{source_file}", "reason"])
+
+    assert reasons("broken-files/minutes/cut.docx"), "truncated docx"
+    assert any("gone.docx" in r for r in errors["reason"]), "missing file named in the reason"
+    assert reasons("broken-files/surveys/garbled.csv"), "unexpected encoding"
+    survey = errors[errors["source_file"] == f"{round_id}/broken-files/surveys/answers.csv"]
+    assert set(survey["locator"]) == {"row 3", "row 4", "row 5"}, "duplicate id, 11, no role"
+    assert reasons("bad-manifest/manifest.yaml"), "manifest that is not YAML"
+    assert reasons("wrong-id/manifest.yaml"), "site id that does not match its folder"
+    warnings = quarantine[quarantine["severity"] == "warning"]
+    assert (warnings["source_file"] == f"{round_id}/broken-files/minutes/good.md").any(), (
+        "unresolved speaker label"
+    )
+    segments = workspace.query(
+        f"SELECT site_id, source_kind, speaker FROM segments WHERE round_id = '{round_id}'"
+    )
+    assert set(segments["site_id"]) == {"broken-files", "good-site"}
+    survey_rows = segments[segments["source_kind"] == "survey"]
+    assert survey_rows.empty  # the kept responses had no free text
+    summary = workspace.query(
+        f"SELECT n_responses FROM survey_item_summary WHERE round_id = '{round_id}' "
+        "AND item_id = 'access_ease' AND response_option IS NULL"
+    )
+    assert summary["n_responses"].isna().all()  # two valid responses: below the threshold
+    assert {p: p.read_bytes() for p in (workspace.raw / round_id).rglob("*") if p.is_file()} == (
+        before
+    ), "raw files are never modified"
+
+
+def test_rounds_lists_every_site_with_file_status_and_last_run(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARIADNE_RAW_DIR", str(workspace.raw))
+    monkeypatch.setenv("ARIADNE_WAREHOUSE_URL", workspace.url)
+    monkeypatch.setenv("DAGSTER_HOME", str(workspace.dagster_home))
+    assert cli.main(["rounds"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    line = next(x for x in lines if x.startswith("2024-impact / east-london:"))
+    assert "5 loaded" in line and "last run" in line and "success" in line
