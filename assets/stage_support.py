@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import pandera.pandas as pa
 
 from pipelines.partitions import round_site
 from schemas.tables import SiteSubmission
@@ -78,3 +79,17 @@ def content_version(submission: SiteSubmission) -> dg.DataVersion:
     for name, sha in zip(files["source_file"], files["source_sha256"].fillna(""), strict=True):
         digest.update(f"{name}\0{sha}\n".encode())
     return dg.DataVersion(digest.hexdigest()[:16])
+
+
+def column_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
+    """A pandera model as Dagster's column schema, shown in the UI's Columns tab."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=name,
+                type=str(column.dtype),
+                constraints=dg.TableColumnConstraints(nullable=column.nullable),
+            )
+            for name, column in model.to_schema().columns.items()
+        ]
+    )

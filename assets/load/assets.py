@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.load.loader import replace_partition
-from assets.stage_support import contained_errors
+from assets.stage_support import column_schema, contained_errors
 from pipelines.partitions import round_site
 from pipelines.resources import StagingArea, Warehouse
-from schemas.tables import SiteSubmission
+from schemas.tables import CodedSegments, SiteSubmission
 from warehouse.migrations_runner import migrate
 
 
@@ -36,6 +36,8 @@ def warehouse_partition(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": counts.segments,
+            "dagster/table_name": "segments",
+            "dagster/column_schema": column_schema(CodedSegments),
             **{f"rows_{table}": n for table, n in counts.by_table().items()},
             "warehouse": engine.url.render_as_string(hide_password=True).split("://")[0],
         }
