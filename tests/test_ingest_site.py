@@ -533,3 +533,26 @@ def test_os_error_mid_read_is_reported_and_the_rest_kept(tmp_path, monkeypatch):
     bundle = read(tmp_path)
     assert (f"{ROUND_ID}/{SITE_ID}", "folder", "error") in [row[:3] for row in problems(bundle)]
     assert len(bundle.survey_responses) == 5 and bundle.action_plan.empty
+
+
+def test_an_event_id_used_by_another_site_of_the_round_is_a_warning(tmp_path) -> None:
+    from assets.ingest.submission import read_site_submission
+
+    round_dir = tmp_path / "2024-impact"
+    round_dir.mkdir()
+    (round_dir / "round.yaml").write_text(
+        "round: 2024-impact\ntitle: T\nkind: impact\nperiod: {start: 2024-01-01, end: 2024-12-31}\n"
+    )
+    for site in ("east-london", "sheffield"):
+        (round_dir / site).mkdir()
+        (round_dir / site / "manifest.yaml").write_text(
+            f"site: {site}\nround: 2024-impact\nevents:\n"
+            "  - {id: ws1, type: local_workshop, date: 2024-05-01, attendees: []}\n"
+        )
+    submission = read_site_submission(tmp_path, "2024-impact", "east-london")
+    warnings = submission.quarantine[submission.quarantine["severity"] == "warning"]
+    assert len(warnings) == 1
+    row = warnings.iloc[0]
+    assert row["source_file"] == "2024-impact/east-london/manifest.yaml"
+    assert row["locator"] == "events[0].id"
+    assert "sheffield" in row["reason"]

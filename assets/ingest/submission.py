@@ -147,6 +147,22 @@ def read_roster(raw_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(ROSTER_COLUMNS))
 
 
+def event_sites(raw_dir: Path, round_id: str) -> dict[str, list[str]]:
+    """Which sites of a round use each event id: the contract wants them unique in the round."""
+    sites: dict[str, list[str]] = {}
+    for partition_round, site_id in scan_layout(Path(raw_dir)).partitions:
+        if partition_round != round_id:
+            continue
+        try:
+            path = Path(raw_dir) / round_id / site_id / "manifest.yaml"
+            manifest = parse_manifest(path.read_bytes())
+        except (OSError, SubmissionFileError):
+            continue
+        for event in manifest.events:
+            sites.setdefault(event.id, []).append(site_id)
+    return sites
+
+
 # ---------------------------------------------------------------------------------------
 # One site
 
@@ -330,8 +346,18 @@ class _SiteReader:
 
     def read_events(self, manifest: Manifest) -> None:
         event_ids: set[str] = set()
+        used_by = event_sites(self.raw_dir, self.round_id)
         for index, event in enumerate(manifest.events):
             where = f"events[{index}]"
+            elsewhere = sorted(set(used_by.get(event.id, [])) - {self.site_id})
+            if elsewhere:
+                self.problem(
+                    self.manifest_file,
+                    f"{where}.id",
+                    f"event id {event.id} is also used by {', '.join(elsewhere)} in this round; "
+                    "event ids must be unique within a round",
+                    severity="warning",
+                )
             if event.id in event_ids:
                 self.problem(
                     self.manifest_file,
