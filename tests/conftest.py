@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import multiprocessing
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -334,3 +335,23 @@ def _validated_submission(
 def make_coded_submission():
     """The factory `coded_submission`, for tests that need SiteSubmissions to load."""
     return coded_submission
+
+
+def run_at_once(target: Callable[..., object], argument_lists: list[tuple]) -> list[int | None]:
+    """Fork one process per argument tuple, release them together, return their exit codes.
+
+    Each target receives its arguments and then the shared start barrier. Fork, so the
+    children start at once without re-importing the project.
+    """
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(len(argument_lists))
+    workers = [context.Process(target=target, args=(*args, start)) for args in argument_lists]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    stuck = [worker for worker in workers if worker.is_alive()]
+    for worker in stuck:
+        worker.kill()
+    assert stuck == [], "a worker did not finish within 30 s"
+    return [worker.exitcode for worker in workers]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from assets.load.loader import LoadError, replace_partition
-from tests.conftest import ATTENDEE_NAMES, SHA_MINUTES
+from tests.conftest import ATTENDEE_NAMES, SHA_MINUTES, run_at_once
 from warehouse.engine import create_warehouse_engine
 
 VIEWS = (
@@ -354,23 +354,9 @@ def _load_when_released(url: str, site_id: str, start: multiprocessing.synchroni
 
 def test_two_sites_of_one_round_load_at_the_same_time(warehouse_url, warehouse_engine):
     warehouse_engine.dispose()
-    context = multiprocessing.get_context("fork")
     sites = ["east-london", "sheffield", "coventry-warwickshire"]
-    start = context.Barrier(len(sites))
-    workers = [
-        context.Process(target=_load_when_released, args=(warehouse_url, site, start))
-        for site in sites
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=30)
-    stuck = [worker for worker in workers if worker.is_alive()]
-    for worker in stuck:
-        worker.kill()
-
-    assert stuck == []
-    assert [worker.exitcode for worker in workers] == [0] * len(sites)
+    exit_codes = run_at_once(_load_when_released, [(warehouse_url, site) for site in sites])
+    assert exit_codes == [0] * len(sites)
     loaded = {(row["site_id"], row["run_id"]) for row in rows(warehouse_engine, "segments")}
     assert loaded == {(site, f"run-{site}") for site in sites}
     assert len(rows(warehouse_engine, "rounds")) == 1

@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+from tests.conftest import run_at_once
 from warehouse.engine import begin_write, create_warehouse_engine
 from warehouse.migrations_runner import alembic_config, migrate
 from warehouse.models import Base
@@ -148,22 +149,7 @@ def _migrate_when_released(url: str, start: multiprocessing.synchronize.Barrier)
 
 
 def test_concurrent_migrations_from_several_processes(warehouse_url):
-    # Fork: the children start at once without re-importing the project.
-    context = multiprocessing.get_context("fork")
-    start = context.Barrier(3)
-    workers = [
-        context.Process(target=_migrate_when_released, args=(warehouse_url, start))
-        for _ in range(3)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=30)
-    stuck = [worker for worker in workers if worker.is_alive()]
-    for worker in stuck:
-        worker.kill()
-    assert stuck == []
-    assert [worker.exitcode for worker in workers] == [0, 0, 0]
+    assert run_at_once(_migrate_when_released, [(warehouse_url,)] * 3) == [0, 0, 0]
     engine = create_warehouse_engine(warehouse_url)
     try:
         with engine.connect() as connection:

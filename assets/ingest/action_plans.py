@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from assets.ingest.sheets import SheetError, read_sheet
+from assets.ingest.sheets import open_sheet
 from assets.ingest.sources import Problem, ReadResult, SourceFile, segment_record
 from schemas.instruments import answer_key
 
@@ -34,11 +34,8 @@ def _status(value: str) -> str:
 def read_action_plan(source: SourceFile, *, round_id: str, site_id: str) -> ReadResult:
     """Records for `action_plan` and `segments`, and any problems."""
     result = ReadResult()
-    try:
-        sheet = read_sheet(source)
-    except SheetError as error:
-        result.readable = False
-        result.problems.append(Problem(source.source_file, "file", str(error)))
+    sheet = open_sheet(source, result)
+    if sheet is None:
         return result
     columns: dict[str, int] = {}
     for index, header in enumerate(sheet.headers):

@@ -16,7 +16,7 @@ import io
 import openpyxl
 from openpyxl.utils import get_column_letter
 
-from assets.ingest.sources import SourceFile
+from assets.ingest.sources import Problem, ReadResult, SourceFile
 from schemas.submission import decode_text
 
 
@@ -102,3 +102,13 @@ def read_sheet(source: SourceFile) -> Sheet:
         headers=tuple(header.strip() for header in headers),
         rows=tuple(rows),
     )
+
+
+def open_sheet(source: SourceFile, result: ReadResult) -> Sheet | None:
+    """The file's first sheet, or None with the file marked unreadable and the reason recorded."""
+    try:
+        return read_sheet(source)
+    except SheetError as error:
+        result.readable = False
+        result.problems.append(Problem(source.source_file, "file", str(error)))
+        return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assets.ingest.people import same_person
-from assets.ingest.sheets import Sheet, SheetError, column_letter, read_sheet
+from assets.ingest.sheets import Sheet, column_letter, open_sheet
 from assets.ingest.sources import Problem, ReadResult, SourceFile, segment_record
 from schemas.contract import ROLES
 from schemas.instruments import Instrument, Item, answer_key
@@ -137,11 +137,8 @@ def read_survey(
 ) -> ReadResult:
     """Records for `survey_responses`, `survey_answers` and `segments`, and any problems."""
     result = ReadResult()
-    try:
-        sheet = read_sheet(source)
-    except SheetError as error:
-        result.readable = False
-        result.problems.append(Problem(source.source_file, "file", str(error)))
+    sheet = open_sheet(source, result)
+    if sheet is None:
         return result
     columns, problems = map_columns(sheet, spec, instrument, source.source_file)
     result.problems.extend(problems)
