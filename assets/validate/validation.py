@@ -210,7 +210,7 @@ def validate_submission(
         RawSegments, segments[~pd.Series(orphaned, index=segments.index, dtype=bool)]
     )
 
-    attendees, _ = validate_lazily(Attendees, submission.attendees)
+    attendees = Attendees.validate(submission.attendees)
     quarantine = pd.concat(
         [
             submission.quarantine,
