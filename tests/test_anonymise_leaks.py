@@ -12,6 +12,7 @@ from assets.anonymise.leaks import LEAK_TYPES, scan_for_leaks
 from assets.anonymise.spans import anonymise_text
 from tests.test_anonymise_roster import roster_frame, site_recognisers
 
+# 999 000 0018 is an NHS test number (999 prefix) that passes mod-11 on purpose.
 RAW = [
     "Amara Okafor said Siobhán's group meets at the mosque; AO will write it up.",
     "Ring Bogdan on 07700 900123 or e-mail zoe.novakova@example.org before Friday.",
