@@ -1,8 +1,9 @@
 """Great Expectations suites (declared in schemas/expectations/) run on one partition's tables.
 
 GX 1.x runs in an ephemeral context over a pandas data source; a checkpoint validates the
-frame and rebuilds the Data Docs site under the configured folder. Result formats never
-carry unexpected values, so neither the results nor the Data Docs can show a text.
+frame, keeps the result on disk and rebuilds the Data Docs site under the configured
+folder. Result formats never carry unexpected values, so neither the results nor the Data
+Docs can show a text.
 GX is imported inside the function: it takes seconds to import and only checks need it.
 """
 
@@ -11,12 +12,17 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import yaml
 
+if TYPE_CHECKING:
+    from great_expectations.data_context import AbstractDataContext
+
 SUITES_DIR = Path(__file__).resolve().parents[2] / "schemas" / "expectations"
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+SITE = "ariadne"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +38,48 @@ def load_suite(name: str, suites_dir: Path = SUITES_DIR) -> dict:
     return yaml.safe_load((suites_dir / f"{name}.yaml").read_text())
 
 
+def _context(data_docs_dir: Path) -> AbstractDataContext:
+    """An in-memory GX context whose validation results and Data Docs persist on disk.
+
+    Results are kept under the Data Docs folder, so the site's index lists every
+    partition's and every run's validation, not only the last one.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+    )
+
+    root = data_docs_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    )
+    config.stores = {
+        **config.stores,
+        "validation_results_store": {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(root / "validation_results"),
+            },
+        },
+    }
+    config.data_docs_sites = {
+        SITE: {
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(root),
+            },
+        }
+    }
+    context = gx.get_context(project_config=config, mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    return context
+
+
 def _camel(expectation_type: str) -> str:
     return "".join(part.capitalize() for part in expectation_type.split("_"))
 
@@ -42,8 +90,7 @@ def run_suite(name: str, frame: pd.DataFrame, data_docs_dir: Path, run_name: str
     import great_expectations as gx
 
     declared = load_suite(name)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
+    context = _context(data_docs_dir)
     batch = (
         context.data_sources.add_pandas(f"ariadne_{name}")
         .add_dataframe_asset(declared["table"])
@@ -57,27 +104,18 @@ def run_suite(name: str, frame: pd.DataFrame, data_docs_dir: Path, run_name: str
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{name}:{run_name}", data=batch, suite=suite)
     )
-    data_docs_dir.mkdir(parents=True, exist_ok=True)
-    context.add_data_docs_site(
-        site_name="ariadne",
-        site_config={
-            "class_name": "SiteBuilder",
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(data_docs_dir.resolve()),
-            },
-        },
-    )
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
             name=f"{name}_checkpoint",
             validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["ariadne"])],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE])],
             result_format=RESULT_FORMAT,
         )
     )
-    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    result = checkpoint.run(
+        batch_parameters={"dataframe": frame},
+        run_id=gx.core.run_identifier.RunIdentifier(run_name=run_name),
+    )
     failed: list[str] = []
     unexpected: dict[str, int] = {}
     evaluated = 0
