@@ -278,7 +278,7 @@ class InstrumentRegistry:
     """The instruments of one folder, each loaded once, as the later stages ask about them.
 
     Validation asks whether a stored answer is valid (`accepts`) and which items a response
-    must answer (`required`); aggregation asks each item's type (`item_types`).
+    must answer (`required`).
     """
 
     def __init__(self, instruments_dir: Path = INSTRUMENTS_DIR) -> None:
@@ -308,16 +308,3 @@ class InstrumentRegistry:
             return [item.id for item in self.get(instrument_id).items if item.required]
         except InstrumentNotFoundError:
             return []
-
-    def item_types(self) -> dict[str, str]:
-        """item id -> type over every instrument in the folder; an item id keeps one type.
-
-        Raises InstrumentError when two instruments give one item id different types:
-        summaries across instruments would then mix scales.
-        """
-        types: dict[str, str] = {}
-        for instrument_id in self.instrument_ids():
-            for item in self.get(instrument_id).items:
-                if types.setdefault(item.id, item.type) != item.type:
-                    raise InstrumentError(f"item {item.id} has different types in instruments")
-        return types

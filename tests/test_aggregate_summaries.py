@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from assets.aggregate.disclosure import suppress
-from assets.aggregate.summaries import survey_item_summary, theme_prevalence
+from assets.aggregate.summaries import participant_refs, survey_item_summary, theme_prevalence
 
 SHA = "0" * 64
 
@@ -22,6 +22,7 @@ def _segments(rows: list[tuple[str, str | None, str | None, str | None]]) -> pd.
                 "speaker": speaker,
                 "response_id": response_id,
                 "stakeholder_group": group,
+                "source_file": "2024-impact/east-london/minutes/ws.md",
             }
             for segment_id, speaker, response_id, group in rows
         ]
@@ -103,7 +104,7 @@ def test_survey_summary_mean_share_and_threshold(threshold: int) -> None:
             for i, score in enumerate(scores)
         ]
     )
-    table = survey_item_summary(answers, {"access_ease": "likert5"}, threshold)
+    table = survey_item_summary(answers, threshold)
     total = table[table["response_option"].isna()].iloc[0]
     if threshold > len(scores):
         assert total["suppressed"]
@@ -116,3 +117,53 @@ def test_survey_summary_mean_share_and_threshold(threshold: int) -> None:
     assert bool(options.loc["5", "suppressed"]) == (threshold > 3)
     published = options[~options["suppressed"]]
     assert (published["n_responses"] >= threshold).all()
+
+
+def test_two_survey_files_with_the_same_response_ids_are_different_people() -> None:
+    answers = pd.DataFrame(
+        [
+            {
+                "round_id": "2024-impact",
+                "site_id": "east-london",
+                "response_id": str(i),
+                "source_file": source_file,
+                "item_id": "access_ease",
+                "item_type": "likert5",
+                "value": "4",
+                "score": 4.0,
+            }
+            for source_file in ("surveys/paper.csv", "surveys/online.xlsx")
+            for i in range(1, 4)
+        ]
+    )
+    table = survey_item_summary(answers, threshold=5)
+    total = table[table["response_option"].isna()].iloc[0]
+    assert total["n_responses"] == 6
+    segments = pd.DataFrame(
+        {
+            "speaker": [None, None],
+            "response_id": ["1", "1"],
+            "source_file": ["surveys/paper.csv", "surveys/online.xlsx"],
+        }
+    )
+    assert participant_refs(segments).nunique() == 2
+
+
+def test_share_agreeing_only_for_likert_items() -> None:
+    answers = pd.DataFrame(
+        [
+            {
+                "round_id": "2024-impact",
+                "site_id": "east-london",
+                "response_id": str(i),
+                "source_file": "f.csv",
+                "item_id": "age_band",
+                "item_type": "single_choice",
+                "value": "65+",
+                "score": None,
+            }
+            for i in range(6)
+        ]
+    )
+    total = survey_item_summary(answers, threshold=5).iloc[0]
+    assert total["n_responses"] == 6 and pd.isna(total["share_agree"])

@@ -298,7 +298,7 @@ def test_answer_key_ignores_case_accents_punctuation_but_keeps_plus():
     assert answer_key("65+") != answer_key("65")
 
 
-def test_registry_answers_validation_and_aggregation():
+def test_registry_answers_validation():
     registry = InstrumentRegistry(INSTRUMENTS_DIR)
     assert FOLLOWUP in registry.instrument_ids()
     assert registry.accepts(FOLLOWUP, "access_ease", "4")
@@ -309,14 +309,4 @@ def test_registry_answers_validation_and_aggregation():
     assert not registry.accepts("no-such-survey", "access_ease", "4")
     assert registry.required(FOLLOWUP) == ["respondent_role"]
     assert registry.required("no-such-survey") == []
-    types = registry.item_types()
-    assert types["access_ease"] == "likert5" and types["what_changed"] == "free_text"
     assert registry.get(FOLLOWUP) is registry.get(FOLLOWUP)
-
-
-def test_registry_refuses_one_item_id_with_two_types(tmp_path):
-    item = {"id": "visits", "question": "q"}
-    _write(tmp_path, {"id": "a", "title": "A", "items": [{**item, "type": "number"}]})
-    _write(tmp_path, {"id": "b", "title": "B", "items": [{**item, "type": "free_text"}]})
-    with pytest.raises(InstrumentError, match="visits"):
-        InstrumentRegistry(tmp_path).item_types()

@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.aggregate.summaries import survey_item_summary, theme_prevalence
 from assets.stage_support import contained_errors, stage_asset, table_counts
-from pipelines.resources import Disclosure, Instruments, StagingArea
+from pipelines.resources import Disclosure, StagingArea
 from schemas.tables import SiteSubmission
 
 
@@ -19,7 +19,6 @@ from schemas.tables import SiteSubmission
 def aggregated_submission(
     coded_submission: SiteSubmission,
     disclosure: Disclosure,
-    instruments: Instruments,
     staging: StagingArea,
 ) -> dg.Output[SiteSubmission]:
     with contained_errors("aggregate", staging.path):
@@ -29,9 +28,7 @@ def aggregated_submission(
                 coded_submission.segments, coded_submission.segment_themes, disclosure.threshold
             ),
             survey_item_summary=survey_item_summary(
-                coded_submission.survey_answers,
-                instruments.registry().item_types(),
-                disclosure.threshold,
+                coded_submission.survey_answers, disclosure.threshold
             ),
         )
     return dg.Output(

@@ -18,12 +18,15 @@ AGREE_FROM = 4.0
 SUMMARISED_TYPES = ("likert5", "single_choice", "number")
 
 
+def respondents(frame: pd.DataFrame) -> pd.Series:
+    """One key per survey response: response ids are unique within a file, not a site."""
+    return frame["source_file"].astype("object") + "#" + frame["response_id"].astype("object")
+
+
 def participant_refs(segments: pd.DataFrame) -> pd.Series:
     """Who stands behind each segment, pseudonymously: speaker, else survey response."""
-    by_response = "response:" + segments["response_id"].astype("object")
-    return segments["speaker"].where(
-        segments["speaker"].notna(), by_response.where(segments["response_id"].notna(), None)
-    )
+    by_response = respondents(segments).where(segments["response_id"].notna(), None)
+    return segments["speaker"].where(segments["speaker"].notna(), by_response)
 
 
 def theme_prevalence(
@@ -69,18 +72,18 @@ def theme_prevalence(
     return ThemePrevalence.validate(table)
 
 
-def survey_item_summary(
-    answers: pd.DataFrame, item_types: dict[str, str], threshold: int
-) -> pd.DataFrame:
+def survey_item_summary(answers: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Per item: responses, mean and share agreeing; per option: responses; small counts hidden."""
     answers = answers[answers["item_type"].isin(SUMMARISED_TYPES)]
     if answers.empty:
         return empty(SurveyItemSummary)
+    answers = answers.assign(respondent=respondents(answers))
     keys = ["round_id", "site_id", "item_id"]
     totals = (
         answers.groupby(keys)
         .agg(
-            n_responses=("response_id", "nunique"),
+            n_responses=("respondent", "nunique"),
+            likert=("item_type", lambda types: bool((types == "likert5").all())),
             mean=("score", "mean"),
             share_agree=(
                 "score",
@@ -89,13 +92,12 @@ def survey_item_summary(
         )
         .reset_index()
     )
-    not_likert = totals["item_id"].map(item_types) != "likert5"
-    totals.loc[not_likert, "share_agree"] = None
+    totals.loc[~totals.pop("likert"), "share_agree"] = None
     totals = suppress(totals, "n_responses", threshold, [], ["n_responses", "mean", "share_agree"])
     options = (
         answers[answers["item_type"] != "number"]
         .groupby([*keys, "value"])
-        .agg(n_responses=("response_id", "nunique"))
+        .agg(n_responses=("respondent", "nunique"))
         .reset_index()
         .rename(columns={"value": "response_option"})
     )
