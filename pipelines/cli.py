@@ -14,21 +14,26 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-from dagster import BetaWarning, PreviewWarning
+from dagster import BetaWarning, DagsterInstance, PreviewWarning, RunsFilter
+
+from assets.ingest.submission import discover_partitions, read_site_submission
+from assets.load.loader import read_partition_summary, read_source_file_status
+from assets.validate.validation import validate_submission
+from pipelines.definitions import build_definitions, materialise_round_site
+from pipelines.partitions import partition_key, register
+from pipelines.resources import from_environment
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 # The run's events are all in the Dagster event log; the terminal shows progress and problems.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _instance():
+def _instance() -> DagsterInstance:
     """The persistent Dagster instance (DAGSTER_HOME, default ./.dagster_home) runs are kept in.
 
     A DAGSTER_HOME without a dagster.yaml gets one with Dagster's default storage (local
     SQLite under DAGSTER_HOME) and telemetry off: nothing about a run leaves the machine.
     """
-    from dagster import DagsterInstance
-
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(DEFAULT_DAGSTER_HOME).resolve())))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
@@ -38,14 +43,10 @@ def _instance():
 
 
 def _raw_dir() -> Path:
-    return Path(os.environ.get("ARIADNE_RAW_DIR", "raw"))
+    return from_environment()["raw"].path
 
 
 def materialise(round_id: str | None, site_id: str | None) -> int:
-    from assets.ingest.submission import discover_partitions
-    from pipelines.definitions import build_definitions, materialise_round_site
-    from pipelines.partitions import partition_key, register
-
     pairs = [
         (r, s)
         for r, s in discover_partitions(_raw_dir())
@@ -78,9 +79,6 @@ def materialise(round_id: str | None, site_id: str | None) -> int:
 
 
 def print_summary(round_ids: set[str]) -> None:
-    from assets.load.loader import read_partition_summary
-    from pipelines.resources import from_environment
-
     engine = from_environment()["warehouse"].engine()
     summary = read_partition_summary(engine)
     summary = summary[summary["round_id"].isin(round_ids)]
@@ -93,10 +91,6 @@ def print_summary(round_ids: set[str]) -> None:
 
 def validate(path: Path) -> int:
     """List every problem of the submission(s) under `path`; exit 1 when there is one."""
-    from assets.ingest.submission import discover_partitions, read_site_submission
-    from assets.validate.validation import validate_submission
-    from pipelines.resources import Codebooks, Instruments
-
     path = path.resolve()
     if (path / "manifest.yaml").exists():
         raw_dir, pairs = path.parent.parent, [(path.parent.name, path.name)]
@@ -108,8 +102,9 @@ def validate(path: Path) -> int:
     if not pairs:
         print(f"{path}: no submission found (expected a round folder, a site folder or raw/)")
         return 1
-    registry = Instruments().registry()
-    theme_codes = Codebooks().load().theme_codes
+    resources = from_environment()
+    registry = resources["instruments"].registry()
+    theme_codes = resources["codebooks"].load().theme_codes
     problems = 0
     for r, s in pairs:
         submission = validate_submission(
@@ -132,15 +127,9 @@ def validate(path: Path) -> int:
 
 def rounds() -> int:
     """Rounds and sites in raw/, with the warehouse's file status and the last Dagster run."""
-    from assets.ingest.submission import discover_partitions
-    from assets.load.loader import read_source_file_status
-    from pipelines.partitions import partition_key
-    from pipelines.resources import from_environment
-
     pairs = discover_partitions(_raw_dir())
     status = read_source_file_status(from_environment()["warehouse"].engine())
     instance = _instance()
-    from dagster import RunsFilter
 
     for r, s in pairs:
         runs = instance.get_run_records(

@@ -49,14 +49,8 @@ def _rule_words(check: str) -> str:
     return name.replace("_", " ")
 
 
-@dataclasses.dataclass(frozen=True)
-class Rejections:
-    """Rows of one table that failed, each with the reasons why (index -> reasons)."""
-
-    reasons: dict[object, list[str]]
-
-    def __bool__(self) -> bool:
-        return bool(self.reasons)
+Rejections = dict[object, list[str]]
+"""Rows of one table that failed: their index and the reasons why."""
 
 
 def validate_lazily(
@@ -64,7 +58,7 @@ def validate_lazily(
 ) -> tuple[pd.DataFrame, Rejections]:
     """Validate every row; return the rows that pass and the reasons for those that do not."""
     try:
-        return model.validate(frame, lazy=True), Rejections({})
+        return model.validate(frame, lazy=True), {}
     except SchemaErrors as errors:
         reasons: dict[object, list[str]] = defaultdict(list)
         for case in errors.failure_cases.itertuples(index=False):
@@ -75,14 +69,10 @@ def validate_lazily(
                 if what not in reasons[row]:
                     reasons[row].append(what)
         passing = frame.drop(index=list(reasons))
-        return model.validate(passing), Rejections(dict(reasons))
+        return model.validate(passing), dict(reasons)
 
 
-def quarantine_rows(
-    frame: pd.DataFrame,
-    rejections: Rejections,
-    describe: Callable[[pd.Series, list[str]], str],
-) -> pd.DataFrame:
+def quarantine_rows(frame: pd.DataFrame, rejections: Rejections) -> pd.DataFrame:
     """Quarantine rows for the rejected rows of `frame`, with their file and locator."""
     rows = [
         {
@@ -90,16 +80,12 @@ def quarantine_rows(
             "site_id": frame.at[index, "site_id"],
             "source_file": frame.at[index, "source_file"],
             "locator": frame.at[index, "locator"],
-            "reason": describe(frame.loc[index], reasons),
+            "reason": "; ".join(reasons),
             "severity": "error",
         }
-        for index, reasons in rejections.reasons.items()
+        for index, reasons in rejections.items()
     ]
     return pd.DataFrame(rows, columns=list(Quarantine.to_schema().columns))
-
-
-def _joined(_: pd.Series, reasons: list[str]) -> str:
-    return "; ".join(reasons)
 
 
 ResponseKey = tuple[str, str]
@@ -158,7 +144,7 @@ def _validate_surveys(
     _, rejected = validate_lazily(SurveyResponses, responses)
     keys = _response_keys(responses)
     reasons: dict[ResponseKey, list[str]] = defaultdict(list)
-    for index, why in rejected.reasons.items():
+    for index, why in rejected.items():
         reasons[keys[responses.index.get_loc(index)]].extend(why)
     for key, why in instrument_rejections(
         responses, submission.survey_answers, accepts, required
@@ -166,9 +152,7 @@ def _validate_surveys(
         reasons[key].extend(why)
     bad = pd.Series([key in reasons for key in keys], index=responses.index, dtype=bool)
     quarantine = quarantine_rows(
-        responses,
-        Rejections({i: reasons[keys[n]] for n, i in enumerate(responses.index) if bad[i]}),
-        _joined,
+        responses, {i: reasons[keys[n]] for n, i in enumerate(responses.index) if bad[i]}
     )
     answers = submission.survey_answers
     kept_answers = pd.Series(
@@ -197,7 +181,7 @@ def validate_submission(
         "theme_code", checks=[pa.Check.isin(sorted(theme_codes))]
     )
     action_plan, plan_rejected = validate_lazily(plan_model, submission.action_plan)
-    bad_rows = set(_row_keys(submission.action_plan.loc[list(plan_rejected.reasons)]))
+    bad_rows = set(_row_keys(submission.action_plan.loc[list(plan_rejected)]))
 
     segments = submission.segments
     orphaned = [
@@ -215,8 +199,8 @@ def validate_submission(
         [
             submission.quarantine,
             survey_quarantine,
-            quarantine_rows(submission.action_plan, plan_rejected, _joined),
-            quarantine_rows(submission.segments, segment_rejected, _joined),
+            quarantine_rows(submission.action_plan, plan_rejected),
+            quarantine_rows(submission.segments, segment_rejected),
         ],
         ignore_index=True,
     )
