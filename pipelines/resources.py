@@ -18,8 +18,6 @@ from schemas.codebook import CODEBOOK_DIR, Codebook, codebook_path, latest_versi
 from schemas.instruments import INSTRUMENTS_DIR, InstrumentRegistry
 from warehouse.engine import create_warehouse_engine
 
-DEFAULT_KEY_FILE = ".secrets/pseudonym.key"
-
 
 class RawSubmissions(ConfigurableResource):
     """Where sites' submissions land (`ARIADNE_RAW_DIR`, default `raw`). Read-only."""
@@ -49,7 +47,7 @@ class PseudonymKey(ConfigurableResource):
     """
 
     key: str | None = None
-    key_file: str = DEFAULT_KEY_FILE
+    key_file: str = ".secrets/pseudonym.key"
 
     def secret(self) -> bytes:
         if self.key:
@@ -104,23 +102,26 @@ class DataDocs(ConfigurableResource):
     data_docs_dir: str = "warehouse/data_docs"
 
 
+def _from_env(**fields: str) -> dict[str, str]:
+    """The fields whose environment variable is set; the others keep the resource's default."""
+    return {field: os.environ[name] for field, name in fields.items() if os.environ.get(name)}
+
+
 def from_environment() -> dict[str, ConfigurableResource]:
     """The resources as the environment configures them; the one place env vars are read."""
-    env = os.environ
-    key = EnvVar("ARIADNE_PSEUDONYM_KEY") if env.get("ARIADNE_PSEUDONYM_KEY") else None
+    threshold = _from_env(threshold="ARIADNE_DISCLOSURE_THRESHOLD")
     return {
-        "raw": RawSubmissions(raw_dir=env.get("ARIADNE_RAW_DIR", "raw")),
-        "staging": StagingArea(staging_dir=env.get("ARIADNE_STAGING_DIR", "staging")),
+        "raw": RawSubmissions(**_from_env(raw_dir="ARIADNE_RAW_DIR")),
+        "staging": StagingArea(**_from_env(staging_dir="ARIADNE_STAGING_DIR")),
         "pseudonym_key": PseudonymKey(
-            key=key, key_file=env.get("ARIADNE_PSEUDONYM_KEY_FILE", DEFAULT_KEY_FILE)
+            key=EnvVar("ARIADNE_PSEUDONYM_KEY")
+            if os.environ.get("ARIADNE_PSEUDONYM_KEY")
+            else None,
+            **_from_env(key_file="ARIADNE_PSEUDONYM_KEY_FILE"),
         ),
-        "warehouse": Warehouse(
-            url=env.get("ARIADNE_WAREHOUSE_URL", "sqlite:///warehouse/ariadne.db")
-        ),
-        "codebooks": Codebooks(version=env.get("ARIADNE_CODEBOOK_VERSION") or None),
+        "warehouse": Warehouse(**_from_env(url="ARIADNE_WAREHOUSE_URL")),
+        "codebooks": Codebooks(**_from_env(version="ARIADNE_CODEBOOK_VERSION")),
         "instruments": Instruments(),
-        "disclosure": Disclosure(threshold=int(env.get("ARIADNE_DISCLOSURE_THRESHOLD", "5"))),
-        "data_docs": DataDocs(
-            data_docs_dir=env.get("ARIADNE_DATA_DOCS_DIR", "warehouse/data_docs")
-        ),
+        "disclosure": Disclosure(**{k: int(v) for k, v in threshold.items()}),
+        "data_docs": DataDocs(**_from_env(data_docs_dir="ARIADNE_DATA_DOCS_DIR")),
     }
