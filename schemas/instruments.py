@@ -291,9 +291,6 @@ class InstrumentRegistry:
             self._loaded[instrument_id] = load_instrument(instrument_id, self.instruments_dir)
         return self._loaded[instrument_id]
 
-    def instrument_ids(self) -> list[str]:
-        return sorted(path.stem for path in self.instruments_dir.glob("*.yaml"))
-
     def accepts(self, instrument_id: str, item_id: str, value: object) -> bool:
         """Whether `value` is valid for the item; never for an unknown instrument or item."""
         try:

@@ -40,10 +40,11 @@ def anonymised_submission(
             Pseudonymiser(pseudonym_key.secret()),
             site_id,
         )
-    withdrawn = int(result.submission.source_files["n_withdrawn"].sum())
     metadata = {
         **table_counts(result.submission),
-        "n_withdrawn_segments": withdrawn,
+        "n_withdrawn_segments": result.withdrawn_segments,
+        "n_withdrawn_responses": result.withdrawn_responses,
+        "n_speakers_pseudonymised": result.speakers_pseudonymised,
         **{f"replaced_{kind}": count for kind, count in sorted(result.replacements.items())},
     }
     return dg.Output(result.submission, metadata=metadata)
