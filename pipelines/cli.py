@@ -19,7 +19,6 @@ from dagster import BetaWarning, DagsterInstance, PreviewWarning, RunsFilter
 from assets.ingest.submission import discover_partitions, read_site_submission
 from assets.load.loader import read_partition_summary, read_source_file_status
 from assets.validate.validation import validate_submission
-from pipelines.definitions import build_definitions, materialise_round_site
 from pipelines.partitions import partition_key, register
 from pipelines.resources import from_environment
 
@@ -47,6 +46,10 @@ def _raw_dir() -> Path:
 
 
 def materialise(round_id: str | None, site_id: str | None) -> int:
+    # Imported here, after main() has set the warning filters: loading the definitions
+    # warns about the preview features they use on purpose.
+    from pipelines.definitions import build_definitions, materialise_round_site
+
     pairs = [
         (r, s)
         for r, s in discover_partitions(_raw_dir())
