@@ -20,6 +20,7 @@ import dagster as dg
 import pandera.pandas as pa
 
 from pipelines.partitions import round_site
+from pipelines.restricted import restricted_folder
 from schemas.tables import SiteSubmission
 
 
@@ -46,8 +47,7 @@ def contained_errors(stage: str, staging_dir: Path) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        log_dir = staging_dir / "errors"
-        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log_dir = restricted_folder(staging_dir / "errors")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         log = log_dir / f"{stage}-{stamp}.log"
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -15,6 +15,7 @@ from typing import Any
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from pipelines.partitions import split_partition_key
+from pipelines.restricted import restricted_folder
 
 
 class StagingIOManager(ConfigurableIOManager):
@@ -27,8 +28,7 @@ class StagingIOManager(ConfigurableIOManager):
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self._path(context)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(Path(self.staging_dir), 0o700)
+        restricted_folder(path.parent)
         temporary = path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:

@@ -14,6 +14,7 @@ from pathlib import Path
 from dagster import ConfigurableResource, EnvVar
 from sqlalchemy import Engine
 
+from pipelines.restricted import restricted_folder
 from schemas.codebook import CODEBOOK_DIR, Codebook, codebook_path, latest_version, load_codebook
 from schemas.instruments import INSTRUMENTS_DIR, InstrumentRegistry
 from warehouse.engine import create_warehouse_engine
@@ -54,7 +55,7 @@ class PseudonymKey(ConfigurableResource):
             return self.key.encode()
         path = Path(self.key_file)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            restricted_folder(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))

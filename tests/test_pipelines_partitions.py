@@ -51,7 +51,8 @@ def test_staging_io_manager_keeps_bundles_private(tmp_path) -> None:
     path = tmp_path / "staging" / "ingested_submission" / "2024-impact" / "east-london.pkl"
     assert path.exists()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE((tmp_path / "staging").stat().st_mode) == 0o700
+    for folder in (path.parent, path.parent.parent, tmp_path / "staging"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     loaded = manager.load_input(
         dg.build_input_context(asset_key=dg.AssetKey("ingested_submission"), partition_key=str(key))
     )
