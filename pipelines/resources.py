@@ -97,6 +97,12 @@ class Disclosure(ConfigurableResource):
     threshold: int = 5
 
 
+class AnonymiserSettings(ConfigurableResource):
+    """How the anonymiser runs (`ARIADNE_ANONYMISER_PROCESSES`: processes for the NER pass)."""
+
+    processes: int = 1
+
+
 class DataDocs(ConfigurableResource):
     """Where Great Expectations writes its Data Docs (`ARIADNE_DATA_DOCS_DIR`)."""
 
@@ -111,6 +117,7 @@ def _from_env(**fields: str) -> dict[str, str]:
 def from_environment() -> dict[str, ConfigurableResource]:
     """The resources as the environment configures them; the one place env vars are read."""
     threshold = _from_env(threshold="ARIADNE_DISCLOSURE_THRESHOLD")
+    processes = _from_env(processes="ARIADNE_ANONYMISER_PROCESSES")
     return {
         "raw": RawSubmissions(**_from_env(raw_dir="ARIADNE_RAW_DIR")),
         "staging": StagingArea(**_from_env(staging_dir="ARIADNE_STAGING_DIR")),
@@ -124,5 +131,6 @@ def from_environment() -> dict[str, ConfigurableResource]:
         "codebooks": Codebooks(**_from_env(version="ARIADNE_CODEBOOK_VERSION")),
         "instruments": Instruments(),
         "disclosure": Disclosure(**{k: int(v) for k, v in threshold.items()}),
+        "anonymiser": AnonymiserSettings(**{k: int(v) for k, v in processes.items()}),
         "data_docs": DataDocs(**_from_env(data_docs_dir="ARIADNE_DATA_DOCS_DIR")),
     }

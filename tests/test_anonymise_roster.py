@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from presidio_analyzer import EntityRecognizer
 
 from assets.anonymise.identifiers import identifier_recognisers
+from assets.anonymise.names import RosterRecognizer
 from assets.anonymise.pseudonyms import Pseudonymiser
-from assets.anonymise.roster import Roster, RosterRecogniser, as_roster
-from assets.anonymise.spans import Recogniser
+from assets.anonymise.roster import Roster, as_roster
 
 ROUND_ID = "2024-impact"
 SITE_ID = "east-london"
@@ -65,11 +66,11 @@ def site_recognisers(
     key: bytes = KEY,
     round_id: str = ROUND_ID,
     site_id: str = SITE_ID,
-) -> list[Recogniser]:
+) -> list[EntityRecognizer]:
     compiled = as_roster(roster_frame() if roster is None else roster)
     return [
         *identifier_recognisers(),
-        RosterRecogniser.for_site(compiled, Pseudonymiser(key), round_id, site_id),
+        RosterRecognizer.for_site(compiled, Pseudonymiser(key), round_id, site_id),
     ]
 
 

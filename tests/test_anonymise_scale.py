@@ -1,4 +1,4 @@
-"""Scale: 10,000 segments of about 80 words and a roster of 500 people, all anonymised.
+"""Scale: 1,500 segments of about 80 words and a roster of 500 people, all anonymised.
 
 Correctness at scale only; speed is measured by the benchmark, never asserted in a test.
 """
@@ -41,7 +41,7 @@ WORDS = (
 # fmt: on
 
 
-def test_ten_thousand_segments_with_a_roster_of_five_hundred_take_seconds():
+def test_fifteen_hundred_segments_with_a_roster_of_five_hundred():
     rng = random.Random(7)
     names = sorted({f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(800)})[:500]
     assert len(names) == 500
@@ -56,7 +56,7 @@ def test_ten_thousand_segments_with_a_roster_of_five_hundred_take_seconds():
         }
     )
     texts = []
-    for index in range(10_000):
+    for index in range(1_500):
         words = [rng.choice(WORDS) for _ in range(80)]
         words[rng.randrange(80)] = rng.choice(names)
         words[rng.randrange(80)] = rng.choice(names).split()[0]
@@ -100,7 +100,7 @@ def test_ten_thousand_segments_with_a_roster_of_five_hundred_take_seconds():
     found = scan_for_leaks(result.submission.segments["text"], roster)
 
     assert found == dict.fromkeys(LEAK_TYPES, 0)
-    assert len(result.submission.segments) == 10_000 - 10_000 // 50
+    assert len(result.submission.segments) == 1_500 - 1_500 // 50
     withdrawn = set(roster.loc[roster["withdrawn"], "name"])
     kept = [
         text

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from assets.anonymise.anonymiser import AnonymisedSubmission, anonymise_submission
-from assets.anonymise.leaks import scan_for_leaks
+from assets.anonymise.leaks import LEAK_TYPES, scan_for_leaks
 from assets.anonymise.pseudonyms import Pseudonymiser
 from schemas.tables import (
     ActionPlan,
@@ -198,9 +198,7 @@ def test_segments_follow_the_segments_model_and_hold_no_names():
     Segments.validate(segments)
     assert "speaker_name" not in segments.columns
     assert "withdrawn" not in segments.columns
-    assert scan_for_leaks(segments["text"], roster_frame()) == dict.fromkeys(
-        ("roster_name", "email", "phone", "nhs_number", "ni_number", "postcode"), 0
-    )
+    assert scan_for_leaks(segments["text"], roster_frame()) == dict.fromkeys(LEAK_TYPES, 0)
 
 
 def test_speakers_and_text_are_pseudonymised():
@@ -293,10 +291,10 @@ def test_counts_by_replacement_kind_for_the_assets_metadata():
     result = run()
     assert isinstance(result, AnonymisedSubmission)
     # seg-1: Siobhan, phone; seg-3: Ayse, Bogdan, AO; seg-5: Kwame, e-mail;
-    # action plan: Bogdan, e-mail, Amara. Survey answers repeat seg-5 and are not counted.
+    # action plan: Bogdan, e-mail, Amara (initials count as the roster name they stand
+    # for). Survey answers repeat seg-5's text: each distinct text is counted once.
     assert result.replacements == {
-        "roster_name": 6,
-        "roster_initials": 1,
+        "roster_name": 7,
         "phone": 1,
         "email": 2,
     }

@@ -8,8 +8,10 @@ counts stay right. The counts returned with the bundle say how much was replaced
 withdrawn, never what or whose.
 
 The public interface of the stage is this module: `anonymise_submission`,
-`Pseudonymiser`, `scan_for_leaks` (the gate), and `default_recognisers` plus the
-`extra_recognisers` argument, where later recognisers (NER) plug in.
+`Pseudonymiser`, `scan_for_leaks` (the gate) and `published_texts`. Detection and
+replacement are Presidio's, configured in `engine`; the names the NER and the context
+rules find are returned (for the restricted staging area only) so that the rest of
+the round is anonymised, and gated, against them too.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
+from presidio_analyzer import EntityRecognizer
 
-from assets.anonymise.identifiers import identifier_recognisers
+from assets.anonymise.engine import Anonymiser
 from assets.anonymise.leaks import scan_for_leaks
+from assets.anonymise.names import KnownNamesRecognizer, RosterRecognizer
 from assets.anonymise.pseudonyms import Pseudonymiser
-from assets.anonymise.roster import Roster, RosterRecogniser, as_roster
-from assets.anonymise.spans import Recogniser, anonymise_text
+from assets.anonymise.roster import Roster, as_roster
+from assets.anonymise.spans import NAME_KINDS
 from schemas.contract import role_slug
 from schemas.tables import PSEUDONYM, Attendees, Segments, SiteSubmission, empty
 
@@ -34,48 +38,56 @@ __all__ = [
     "Pseudonymiser",
     "Roster",
     "anonymise_submission",
-    "default_recognisers",
+    "published_texts",
     "scan_for_leaks",
 ]
 
 _PSEUDONYM = re.compile(PSEUDONYM)
 _SEGMENT_COLUMNS = list(Segments.to_schema().columns)
+_EVALUATION_KEY = b"evaluation only, never a real key"
 
 
 @dataclasses.dataclass(frozen=True)
 class AnonymisedSubmission:
-    """The anonymised bundle, and counts for the asset's metadata (no text, no names)."""
+    """The anonymised bundle, counts for the asset's metadata, and the names found.
+
+    `detected_names` are real names (people on no roster that the NER or the context
+    rules found): they go to the restricted staging area only, never into metadata.
+    """
 
     submission: SiteSubmission
     replacements: dict[str, int]
     speakers_pseudonymised: int
     withdrawn_segments: int
     withdrawn_responses: int
-
-
-def default_recognisers(
-    roster: Roster, pseudonymiser: Pseudonymiser, round_id: str, site_id: str
-) -> list[Recogniser]:
-    """Identifiers and roster names: what this version of the stage can recognise."""
-    return [
-        *identifier_recognisers(),
-        RosterRecogniser.for_site(roster, pseudonymiser, round_id, site_id),
-    ]
+    detected_names: frozenset[str] = frozenset()
 
 
 class _TextAnonymiser:
-    """Anonymises texts one by one and adds up the counts."""
+    """Every distinct text of a submission, anonymised in one batch, with counts by kind."""
 
-    def __init__(self, recognisers: Sequence[Recogniser]) -> None:
-        self.recognisers = recognisers
+    def __init__(self, anonymiser: Anonymiser, texts: list[str]) -> None:
+        distinct = list(dict.fromkeys(texts))
+        spans = anonymiser.detect(distinct)
+        self.detected_names = frozenset(
+            text[span.start : span.end]
+            for text, found in zip(distinct, spans, strict=True)
+            for span in found
+            if span.kind == "person"
+        )
         self.counts: Counter[str] = Counter()
+        self._anonymised: dict[str, str] = {}
+        for text, found in zip(distinct, spans, strict=True):
+            result = anonymiser.replace(text, found)
+            self._anonymised[text] = result.text
+            self.counts.update(result.counts_by_kind)
 
     def __call__(self, text: object) -> object:
-        if not isinstance(text, str) or not text:
-            return text
-        result = anonymise_text(text, self.recognisers)
-        self.counts.update(result.counts_by_kind)
-        return result.text
+        return self._anonymised.get(text, text) if isinstance(text, str) else text
+
+
+def _texts(*columns: pd.Series) -> list[str]:
+    return [value for column in columns for value in column if isinstance(value, str) and value]
 
 
 def _keys(frame: pd.DataFrame) -> list[tuple[object, object]]:
@@ -180,7 +192,9 @@ def anonymise_submission(
     pseudonymiser: Pseudonymiser,
     site_id: str,
     *,
-    extra_recognisers: Sequence[Recogniser] = (),
+    round_names: Iterable[str] = (),
+    processes: int = 1,
+    extra_recognisers: Sequence[EntityRecognizer] = (),
 ) -> AnonymisedSubmission:
     """The submission with people replaced by pseudonyms and withdrawn people left out.
 
@@ -189,8 +203,9 @@ def anonymise_submission(
     response; survey responses and answers of withdrawn responses go too.
     `source_files.n_withdrawn` is set to each file's withdrawn records, in the unit of
     `n_records` (responses of a survey, segments of minutes and action plans).
-    `segments` follow `schemas.tables.Segments`; `attendees` is emptied. Nothing is
-    validated here: a pandera error would quote the failing text.
+    `round_names` are names found at the round's other sites: they are replaced here
+    too. `segments` follow `schemas.tables.Segments`; `attendees` is emptied. Nothing
+    is validated here: a pandera error would quote the failing text.
     """
     if site_id != submission.site_id:
         raise ValueError(
@@ -198,12 +213,32 @@ def anonymise_submission(
         )
     round_id = submission.round_id
     roster = as_roster(roster)
-    anonymise = _TextAnonymiser(
-        [*default_recognisers(roster, pseudonymiser, round_id, site_id), *extra_recognisers]
+    anonymiser = Anonymiser(
+        [
+            RosterRecognizer.for_site(roster, pseudonymiser, round_id, site_id),
+            *KnownNamesRecognizer.of(round_names),
+            *extra_recognisers,
+        ],
+        processes=processes,
     )
 
     raw = submission.segments
     drop, withdrawn_responses = _withdrawn(raw, submission.survey_responses, roster)
+    responses = _without(submission.survey_responses, withdrawn_responses)
+    answers = _without(submission.survey_answers, withdrawn_responses)
+    free_text = answers["item_type"] == "free_text"
+    action_plan = submission.action_plan
+    kept = raw[~drop]
+    anonymise = _TextAnonymiser(
+        anonymiser,
+        _texts(
+            kept["text"],
+            kept["agenda_item"],
+            answers.loc[free_text, "value"],
+            action_plan["action"],
+            action_plan["evidence"],
+        ),
+    )
     segments = _segments(raw, ~drop, anonymise, roster, pseudonymiser, round_id, site_id)
 
     withdrawn_per_file = _withdrawn_per_file(raw, drop, withdrawn_responses)
@@ -213,17 +248,9 @@ def anonymise_submission(
             dtype="Int64",
         )
     )
-
-    responses = _without(submission.survey_responses, withdrawn_responses)
-    answers = _without(submission.survey_answers, withdrawn_responses)
     if not answers.empty:
-        # The same texts are segments too and are counted there, not twice.
-        uncounted = _TextAnonymiser(anonymise.recognisers)
-        free_text = answers["item_type"] == "free_text"
         answers = answers.assign(value=answers["value"].copy())
-        answers.loc[free_text, "value"] = answers.loc[free_text, "value"].map(uncounted)
-
-    action_plan = submission.action_plan
+        answers.loc[free_text, "value"] = answers.loc[free_text, "value"].map(anonymise)
     if not action_plan.empty:
         action_plan = action_plan.assign(
             action=action_plan["action"].map(anonymise),
@@ -245,6 +272,7 @@ def anonymise_submission(
         speakers_pseudonymised=int(segments["speaker"].notna().sum()),
         withdrawn_segments=int(drop.sum()),
         withdrawn_responses=len(withdrawn_responses),
+        detected_names=anonymise.detected_names,
     )
 
 
@@ -268,3 +296,24 @@ def published_texts(submission: SiteSubmission) -> list[str]:
         free_text,
     )
     return [value for column in columns for value in column.dropna()]
+
+
+def detect_for_evaluation(
+    text: str, roster: pd.DataFrame, round_id: str, site_id: str
+) -> list[tuple[int, int, str]]:
+    """What the stage would replace in `text`, as (start, end, type) for the scorer.
+
+    The same recognisers as `anonymise_submission`; the key is a throwaway (detection
+    does not depend on it). Types are the scorer's: every name kind is `person`.
+    """
+    anonymiser = Anonymiser(
+        [
+            RosterRecognizer.for_site(
+                as_roster(roster), Pseudonymiser(_EVALUATION_KEY), round_id, site_id
+            )
+        ]
+    )
+    [spans] = anonymiser.detect([text])
+    return [
+        (span.start, span.end, "person" if span.kind in NAME_KINDS else span.kind) for span in spans
+    ]

@@ -12,10 +12,11 @@ from assets.anonymise.anonymiser import (
     published_texts,
     scan_for_leaks,
 )
+from assets.anonymise.round_names import read_round_names, write_round_names
 from assets.ingest.submission import read_roster
 from assets.stage_support import contained_errors, stage_asset, table_counts
 from pipelines.partitions import round_site, split_partition_key
-from pipelines.resources import PseudonymKey, RawSubmissions, StagingArea
+from pipelines.resources import AnonymiserSettings, PseudonymKey, RawSubmissions, StagingArea
 from schemas.tables import SiteSubmission
 
 
@@ -31,15 +32,20 @@ def anonymised_submission(
     raw: RawSubmissions,
     pseudonym_key: PseudonymKey,
     staging: StagingArea,
+    anonymiser: AnonymiserSettings,
 ) -> dg.Output[SiteSubmission]:
-    _, site_id = split_partition_key(context.partition_key)
+    round_id, site_id = split_partition_key(context.partition_key)
     with contained_errors("anonymise", staging.path):
+        round_names = read_round_names(staging.path, round_id, except_site=site_id)
         result = anonymise_submission(
             validated_submission,
             read_roster(raw.path),
             Pseudonymiser(pseudonym_key.secret()),
             site_id,
+            round_names=round_names,
+            processes=anonymiser.processes,
         )
+        write_round_names(staging.path, round_id, site_id, result.detected_names, round_names)
     metadata = {
         **table_counts(result.submission),
         "n_withdrawn_segments": result.withdrawn_segments,
@@ -54,15 +60,22 @@ def anonymised_submission(
     asset=anonymised_submission,
     blocking=True,
     partitions_def=round_site,
-    description="Scans every anonymised text for roster names and identifier patterns; "
-    "fails, and so stops the load, if one survives. Reports counts by type, never text.",
+    description="Scans every anonymised text for identifier patterns, roster names and "
+    "the names found anywhere in the round; fails, and so stops the load, if one survives. "
+    "Reports counts by type, never text.",
 )
 def anonymisation_gate(
-    anonymised_submission: SiteSubmission, raw: RawSubmissions, staging: StagingArea
+    context: dg.AssetCheckExecutionContext,
+    anonymised_submission: SiteSubmission,
+    raw: RawSubmissions,
+    staging: StagingArea,
 ) -> dg.AssetCheckResult:
+    round_id, _ = split_partition_key(context.partition_key)
     with contained_errors("anonymisation_gate", staging.path):
         texts = published_texts(anonymised_submission)
-        found = scan_for_leaks(texts, read_roster(raw.path))
+        found = scan_for_leaks(
+            texts, read_roster(raw.path), read_round_names(staging.path, round_id)
+        )
     return dg.AssetCheckResult(
         passed=sum(found.values()) == 0,
         metadata={

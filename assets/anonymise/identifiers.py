@@ -1,52 +1,110 @@
-"""Recognisers for identifiers: e-mail, UK phone, NHS, National Insurance, postcode.
+"""Presidio recognisers for the identifiers that matter in the UK, and only those.
 
-Each is one compiled pattern, and where the format has a rule the pattern cannot
-express (the NHS number's check digit, the digits a UK phone number has) one small
-check on the match. Formats: shared/domain-notes.md, 'Identifiers and classifications'.
+Presidio's defaults load US recognisers (SSN, ITIN, driving licence) and leave the UK
+NINO and postcode ones off; its own UK patterns miss lower-case postcodes and the
+common phone forms. So the registry is built from these: one `PatternRecognizer` per
+identifier, each with the pattern the format allows and, where the format has a rule
+a pattern cannot express (the NHS number's check digit, the ranges a UK phone number
+starts with), a `validate_result`. Formats: shared/domain-notes.md, 'Identifiers and
+classifications'.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-from assets.anonymise.spans import Span
+import tldextract
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
-EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+# Presidio entity type -> the placeholder that replaces it, in the order that wins
+# when two identifiers overlap with the same length (the more specific first).
+IDENTIFIER_PLACEHOLDERS = {
+    "EMAIL_ADDRESS": "[email]",
+    "UK_NHS": "[nhs-number]",
+    "UK_NINO": "[ni-number]",
+    "UK_POSTCODE": "[postcode]",
+    "PHONE_NUMBER": "[phone]",
+    "STREET_ADDRESS": "[address]",
+    "DATE_OF_BIRTH": "[date-of-birth]",
+}
 
 # A trunk '0' (or an area code in brackets, '(020)') or '+44'/'0044' (with an optional
 # '(0)'), then the national number of 9 or 10 digits with light separators;
 # `_is_uk_phone` checks what follows the 0. A bracket around the whole number stays.
-PHONE = re.compile(
+PHONE = (
     r"(?<![\w+])"
     r"(?:(?:\+|00)\s?44\s?(?:\(\s?0\s?\)\s?|0\s?)?|\(\s?0(?=\d{2,4}\s?\))|0)"
     r"(?P<national>[1-9](?:[\s\-.()]{0,2}\d){8,9})"
     r"(?![\d])"
 )
+_PHONE = re.compile(PHONE)
 _UK_NUMBER_RANGES = frozenset("123789")  # 01/02 geographic, 03, 07 mobile, 08/09
 
-NHS_NUMBER = re.compile(r"(?<![\w+])\d{3}[ -]?\d{3}[ -]?\d{4}(?!\w)")
+NHS_NUMBER = r"(?<![\w+])\d{3}[ -]?\d{3}[ -]?\d{4}(?!\w)"
 
 # Neither prefix letter is D F I Q U V, the second is not O, and some pairs are
 # never issued. The suffix A-D is optional: it is often left off, and the number
 # without it is still the person's.
-NI_NUMBER = re.compile(
+NI_NUMBER = (
     r"(?<![A-Za-z0-9])(?!(?:BG|GB|KN|NK|NT|TN|ZZ))"
     r"[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\s?\d{2}\s?\d{2}\s?\d{2}(?:\s?[A-D])?"
-    r"(?![A-Za-z0-9])",
-    re.IGNORECASE,
+    r"(?![A-Za-z0-9])"
 )
 
 # BS7666: A9 9AA, A99 9AA, A9A 9AA, AA9 9AA, AA99 9AA, AA9A 9AA, with the letters
 # each position may hold, plus GIR 0AA.
-POSTCODE = re.compile(
+POSTCODE = (
     r"(?<![A-Za-z0-9])"
     r"(?:GIR\s?0AA|"
     r"[A-PR-UWYZ](?:[0-9][0-9]?|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][0-9]?|[A-HK-Y][0-9][ABEHMNPRV-Y])"
     r"\s?[0-9][ABD-HJLNP-UW-Z]{2})"
-    r"(?![A-Za-z0-9])",
-    re.IGNORECASE,
+    r"(?![A-Za-z0-9])"
 )
+
+# A house number (with a letter, or a flat and a building before it), then one to four
+# capitalised words, then a street type, and perhaps a second street after a comma:
+# '14 Acacia Road', 'Flat 3, Carrow House, 22 Mill Lane', '8 Mill Court, Bretton Way'.
+# Area names ('Tower Hamlets', 'Foleshill') have no number and no street type, so
+# they stay.
+_STREET_TYPES = (
+    "Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Close|Drive|Way|Crescent|Cres|Grove|Place|Pl|"
+    "Terrace|Gardens|Court|Ct|Square|Sq|Hill|Row|Walk|Mews|Park|Rise|View|Green|Parade|"
+    "Boulevard|Gate|Yard|Wharf|Villas|Mount|Vale|Circus|Broadway"
+)
+_BUILDINGS = "House|Court|Building|Buildings|Tower|Towers|Lodge|Mansions|Block|Point|Heights"
+_WORDS = r"(?:[A-Z][\w'\u2019-]*\s+){1,4}"
+STREET_ADDRESS = (
+    r"(?<![\w])"
+    r"(?:(?:Flat|Apartment|Apt|Unit|Room|Level|Floor|Suite)\s+\d+[A-Za-z]?,?\s+)?"
+    rf"(?:{_WORDS}(?:{_BUILDINGS}),?\s+)?"
+    r"\d{1,4}[A-Za-z]?(?:-\d{1,4}[A-Za-z]?)?,?\s+"
+    rf"{_WORDS}(?:{_STREET_TYPES})\b\.?"
+    rf"(?:,\s+{_WORDS}(?:{_STREET_TYPES})\b\.?)?"
+)
+
+# A date written in any common way, counted as a date of birth only after words that
+# say so ('DOB', 'date of birth', 'born on'): a meeting's date stays in the minutes.
+_MONTHS = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+_DATE = (
+    r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})"
+    r"|\d{4}-\d{1,2}-\d{1,2}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\.?,?\s+\d{{4}}"
+    rf"|{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
+)
+DATE_OF_BIRTH = (
+    r"\b(?i:DOB|D\.O\.B\.?|date of birth|born(?:\s+on)?|birthday)"
+    r"(?:\s*(?i:is|was|of|:|-))?\s*(?i:the\s+)?"
+    rf"(?P<date>{_DATE})"
+)
+_DATE_OF_BIRTH = re.compile(DATE_OF_BIRTH)
+
+_FLAGS = re.IGNORECASE | re.MULTILINE
+_CASE_SENSITIVE = re.MULTILINE
 
 
 def nhs_check_digit_ok(digits: str) -> bool:
@@ -62,55 +120,94 @@ def nhs_check_digit_ok(digits: str) -> bool:
     return check != 10 and check == int(digits[9])
 
 
-def _is_valid_nhs_number(match: re.Match[str]) -> bool:
-    return nhs_check_digit_ok(re.sub(r"\D", "", match.group()))
+class NhsNumberRecognizer(PatternRecognizer):
+    """Ten digits in 3-3-4 (any separator or none) that pass the modulus-11 check."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="UK_NHS",
+            patterns=[Pattern("nhs number", NHS_NUMBER, 1.0)],
+            global_regex_flags=_FLAGS,
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return nhs_check_digit_ok(re.sub(r"\D", "", pattern_text))
 
 
-def _is_uk_phone(match: re.Match[str]) -> bool:
-    return match.group("national")[0] in _UK_NUMBER_RANGES
+class UkPhoneRecognizer(PatternRecognizer):
+    """UK numbers in every common form: 07700 900123, +44 (0)7700 900123, (01632) 960123."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            patterns=[Pattern("uk phone", PHONE, 1.0)],
+            global_regex_flags=_FLAGS,
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        match = _PHONE.search(pattern_text)
+        return match is not None and match.group("national")[0] in _UK_NUMBER_RANGES
 
 
-_DIGIT = re.compile(r"\d")
-_AT = re.compile("@")
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's e-mail recogniser, checking the domain against the bundled suffix list.
 
-
-class PatternRecogniser:
-    """Spans of one pattern, optionally filtered by a check on each match.
-
-    `needs` is a cheap pattern every match contains (a digit, an '@'): a text without
-    it is skipped, which is most paragraphs of minutes.
+    The stock one calls `tldextract.extract`, which fetches the public suffix list
+    from the internet on first use; this one reads the snapshot tldextract ships.
     """
 
-    def __init__(
+    _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return self._extract(pattern_text.rsplit("@", 1)[-1]).fqdn != ""
+
+
+class DateOfBirthRecognizer(PatternRecognizer):
+    """A date right after words that make it a date of birth; the date alone is replaced."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="DATE_OF_BIRTH",
+            patterns=[Pattern("date of birth", DATE_OF_BIRTH, 1.0)],
+            global_regex_flags=_CASE_SENSITIVE,
+        )
+
+    def analyze(
         self,
-        kind: str,
-        pattern: re.Pattern[str],
-        replacement: str,
-        accept: Callable[[re.Match[str]], bool] | None = None,
-        needs: re.Pattern[str] | None = None,
-    ) -> None:
-        self.kind = kind
-        self._pattern = pattern
-        self._replacement = replacement
-        self._accept = accept
-        self._needs = needs
-
-    def find(self, text: str) -> list[Span]:
-        if self._needs is not None and not self._needs.search(text):
-            return []
-        return [
-            Span(match.start(), match.end(), self.kind, self._replacement)
-            for match in self._pattern.finditer(text)
-            if self._accept is None or self._accept(match)
-        ]
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Results cover the date only, not the words before it."""
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for result in results:
+            match = _DATE_OF_BIRTH.match(text, result.start, result.end)
+            if match is not None:
+                result.start = match.start("date")
+        return results
 
 
-def identifier_recognisers() -> list[PatternRecogniser]:
-    """One recogniser per identifier type, each with its typed placeholder."""
+def identifier_recognisers() -> list[PatternRecognizer]:
+    """One recogniser per identifier the UK data can hold; nothing from other countries."""
     return [
-        PatternRecogniser("email", EMAIL, "[email]", needs=_AT),
-        PatternRecogniser("phone", PHONE, "[phone]", _is_uk_phone, _DIGIT),
-        PatternRecogniser("nhs_number", NHS_NUMBER, "[nhs-number]", _is_valid_nhs_number, _DIGIT),
-        PatternRecogniser("ni_number", NI_NUMBER, "[ni-number]", needs=_DIGIT),
-        PatternRecogniser("postcode", POSTCODE, "[postcode]", needs=_DIGIT),
+        OfflineEmailRecognizer(),
+        UkPhoneRecognizer(),
+        NhsNumberRecognizer(),
+        PatternRecognizer(
+            supported_entity="UK_NINO",
+            patterns=[Pattern("national insurance number", NI_NUMBER, 1.0)],
+            global_regex_flags=_FLAGS,
+        ),
+        PatternRecognizer(
+            supported_entity="UK_POSTCODE",
+            patterns=[Pattern("postcode", POSTCODE, 1.0)],
+            global_regex_flags=_FLAGS,
+        ),
+        PatternRecognizer(
+            supported_entity="STREET_ADDRESS",
+            patterns=[Pattern("street address", STREET_ADDRESS, 1.0)],
+            global_regex_flags=_CASE_SENSITIVE,
+        ),
+        DateOfBirthRecognizer(),
     ]

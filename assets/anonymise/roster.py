@@ -41,7 +41,7 @@ import pandas as pd
 
 from assets.anonymise.pseudonyms import WITHDRAWN_PERSON, Pseudonymiser
 from assets.anonymise.spans import Span
-from assets.anonymise.vocabulary import protected_initials, title_case_only_words
+from assets.anonymise.vocabulary import SPEECH_VERBS, protected_initials, title_case_only_words
 from assets.text_folding import fold, letters_only, normalise_name
 from schemas.contract import role_slug
 
@@ -68,6 +68,14 @@ _UPPER = "".join(
     if char.isupper()
 )
 _INITIALS = re.compile(rf"(?<!\w)(?:[{_UPPER}]{{2,3}}|[{_UPPER}]\.(?:[{_UPPER}]\.?){{1,2}})(?!\w)")
+# Where initials that are also a word or an acronym ('AM', 'GP') still stand for the
+# person the manifest gives them to: a speaker label ('GP:', 'GP (commissioner)'),
+# before a verb of speech ('AM said')...
+_SPEAKER_CONTEXT = re.compile(rf"\s*(?::|\(|(?:{SPEECH_VERBS})\b)")
+# ...or as the owner of an action: 'Action: OK to contact...', 'Lead: GP'.
+_OWNER_BEFORE = re.compile(r"(?i:action|actions|lead|owner|owners|by)\s*:\s*$")
+# One initial before a surname: 'H. Dhaliwal'.
+_INITIAL_BEFORE = re.compile(rf"(?<!\w)([{_UPPER}])\.?\s+$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,6 +200,7 @@ class Roster:
         }
         forms: dict[str, list[str]] = {}
         initials: dict[str, list[str]] = {}
+        speaker_initials: dict[str, list[str]] = {}
         trie: dict[str, dict] = {}
         for key in self._people:
             for form in _forms(key):
@@ -206,13 +215,20 @@ class Roster:
                     node = node.setdefault(atom, {})
                 node[""] = {}
             for letters in given_initials[key] | _derived_initials(key):
-                if 2 <= len(letters) <= 3 and letters not in protected:
-                    holders = initials.setdefault(letters, [])
-                    if key not in holders:
-                        holders.append(key)
+                if not 2 <= len(letters) <= 3:
+                    continue
+                if letters in protected and letters not in given_initials[key]:
+                    continue
+                table = speaker_initials if letters in protected else initials
+                holders = table.setdefault(letters, [])
+                if key not in holders:
+                    holders.append(key)
         self._forms = {letters: tuple(keys) for letters, keys in forms.items()}
         self._title_case_only = frozenset(title_case_only & self._forms.keys())
         self._initials = {letters: tuple(keys) for letters, keys in initials.items()}
+        self._speaker_initials = {
+            letters: tuple(keys) for letters, keys in speaker_initials.items()
+        }
         self._name_pattern = (
             re.compile(rf"{_NOT_AFTER_LETTER}(?:{_trie_pattern(trie)}){_NOT_BEFORE_LETTER}")
             if trie
@@ -246,13 +262,31 @@ class Roster:
                 start, end = folded.to_original(match.start(), match.end())
                 if letters in self._title_case_only and not _is_title_case(text[start:end]):
                     continue
-                found.append(RosterMatch(start, end, "roster_name", self._forms[letters]))
-        if self._initials:
+                candidates = self._forms[letters]
+                start = self._with_initial_before(text, start, candidates)
+                found.append(RosterMatch(start, end, "roster_name", candidates))
+        if self._initials or self._speaker_initials:
             for match in _INITIALS.finditer(text):
-                keys = self._initials.get(letters_only(normalise_name(match.group())).upper())
+                letters = letters_only(normalise_name(match.group())).upper()
+                keys = self._initials.get(letters)
+                if keys is None and (
+                    _SPEAKER_CONTEXT.match(text, match.end())
+                    or _OWNER_BEFORE.search(text[max(0, match.start() - 12) : match.start()])
+                ):
+                    keys = self._speaker_initials.get(letters)
                 if keys:
                     found.append(RosterMatch(match.start(), match.end(), "roster_initials", keys))
         return found
+
+    def _with_initial_before(self, text: str, start: int, candidates: tuple[str, ...]) -> int:
+        """Widen a surname over the initial of a candidate's first name before it."""
+        before = _INITIAL_BEFORE.search(text[max(0, start - 4) : start])
+        if before is None:
+            return start
+        letter = fold(before.group(1)).text
+        if any(key.split(" ")[0].startswith(letter) and " " in key for key in candidates):
+            return start - (len(text[max(0, start - 4) : start]) - before.start())
+        return start
 
     def replacement(
         self, candidates: tuple[str, ...], pseudonymiser: Pseudonymiser, round_id: str, site_id: str

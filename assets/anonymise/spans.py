@@ -1,58 +1,55 @@
-"""Spans, recognisers and the one replacement step every recogniser feeds.
+"""Spans and the one rule that decides between overlapping ones.
 
-Each recogniser only says where personal data is (`Span`s). Choosing between
-overlapping spans and rewriting the text happen once, here, so a new recogniser
-(Presidio, spaCy NER) is one more object in the list and nothing else changes.
+Every recogniser (roster, NER, context rules, identifier patterns) only says where
+personal data is. Choosing between overlapping findings happens once, here, before
+Presidio's anonymizer rewrites the text, so adding a recogniser changes nothing else.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+from collections.abc import Iterable
 
 from schemas.contract import ROLES
 
 # Identifiers win over names when spans overlap (an e-mail address often holds a
 # name); between identifiers of the same length, the more specific kind comes first.
-IDENTIFIER_KINDS = ("email", "nhs_number", "ni_number", "postcode", "phone")
+IDENTIFIER_KINDS = (
+    "email",
+    "nhs_number",
+    "ni_number",
+    "postcode",
+    "phone",
+    "street_address",
+    "date_of_birth",
+)
+# Between names the longest wins ('Dr Helen Marsh' is not the attendee Helen Crossley);
+# on a tie the roster's pseudonym wins over `[person]`.
+NAME_KINDS = ("roster_name", "person")
 
 # What the replacement step writes: existing placeholders and pseudonyms are never
 # matched again, so anonymising twice changes nothing and the leak scan skips them.
 PLACEHOLDER = re.compile(
-    r"\[(?:person|email|phone|nhs-number|ni-number|postcode|"
+    r"\[(?:person|email|phone|nhs-number|ni-number|postcode|address|date-of-birth|"
     rf"(?:{'|'.join(ROLES)})-[0-9a-f]{{6}})\]"
 )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Span:
-    """Characters [start, end) of a text that hold personal data, and what replaces them."""
+    """Characters [start, end) of a text that hold personal data, and of which kind."""
 
     start: int
     end: int
     kind: str
-    replacement: str
+    replacement: str = ""
 
 
-class Recogniser(Protocol):
-    """Anything that finds personal data in a text."""
-
-    def find(self, text: str) -> list[Span]: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class AnonymisedText:
-    text: str
-    counts_by_kind: dict[str, int]
-
-
-def _rank(span: Span) -> tuple[int, int, int, int]:
-    identifier = span.kind in IDENTIFIER_KINDS
-    kind_order = IDENTIFIER_KINDS.index(span.kind) if identifier else len(IDENTIFIER_KINDS)
-    return (0 if identifier else 1, span.start - span.end, kind_order, span.start)
+def _rank(span: Span) -> tuple[int, ...]:
+    if span.kind in IDENTIFIER_KINDS:
+        return (0, span.start - span.end, IDENTIFIER_KINDS.index(span.kind), span.start)
+    return (1, span.start - span.end, NAME_KINDS.index(span.kind), span.start)
 
 
 def select_spans(text: str, spans: Iterable[Span]) -> list[Span]:
@@ -85,25 +82,3 @@ def select_spans(text: str, spans: Iterable[Span]) -> list[Span]:
             del chosen[i]
     chosen.sort(key=lambda span: span.start)
     return chosen
-
-
-def find_spans(text: str, recognisers: Sequence[Recogniser]) -> list[Span]:
-    """Every recogniser's spans, resolved by `select_spans`."""
-    return select_spans(
-        text, [span for recogniser in recognisers for span in recogniser.find(text)]
-    )
-
-
-def anonymise_text(text: str, recognisers: Sequence[Recogniser]) -> AnonymisedText:
-    """Replace what the recognisers find; counts by kind say how much, never what."""
-    spans = find_spans(text, recognisers)
-    if not spans:
-        return AnonymisedText(text, {})
-    pieces: list[str] = []
-    position = 0
-    for span in spans:
-        pieces.append(text[position : span.start])
-        pieces.append(span.replacement)
-        position = span.end
-    pieces.append(text[position:])
-    return AnonymisedText("".join(pieces), dict(Counter(span.kind for span in spans)))

@@ -63,6 +63,16 @@ FIELD_ACRONYMS = frozenset(
 # fmt: on
 
 
+# Verbs of speech in minutes: 'AM said', 'Kehinde asked'. A word before one of these
+# is someone speaking.
+SPEECH_VERBS = (
+    "said|says|told|tells|asked|asks|added|explained|mentioned|noted|agreed|suggested|shared|"
+    "described|raised|felt|feels|reported|stated|commented|replied|responded|highlighted|"
+    "spoke|talked|emphasised|emphasized|recalled|argued|proposed|offered|thanked|welcomed|"
+    "chaired|presented|confirmed|reminded|wondered|worried|questioned|insisted|admitted"
+)
+
+
 @functools.cache
 def title_case_only_words() -> frozenset[str]:
     """Folded words that stand for a person on their own only when written in Title case."""

@@ -1,0 +1,31 @@
+"""Names found at a round's sites: kept in restricted staging, and sites left stale rerun."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from assets.anonymise.round_names import read_round_names, stale_sites, write_round_names
+
+
+def test_a_site_anonymised_before_another_sites_names_is_stale_until_rerun(
+    tmp_path: Path,
+) -> None:
+    write_round_names(tmp_path, "2024-impact", "east", ["Dawit Tesfaye"], used=[])
+    assert stale_sites(tmp_path, "2024-impact", ["east"]) == []
+    write_round_names(tmp_path, "2024-impact", "west", ["Yetunde Bello"], used=["Dawit Tesfaye"])
+    assert stale_sites(tmp_path, "2024-impact", ["east", "west"]) == ["east"]
+    used = read_round_names(tmp_path, "2024-impact", except_site="east")
+    assert used == {"Yetunde Bello"}
+    write_round_names(tmp_path, "2024-impact", "east", ["Dawit Tesfaye"], used=used)
+    assert stale_sites(tmp_path, "2024-impact", ["east", "west"]) == []
+    assert read_round_names(tmp_path, "2024-impact") == {"Dawit Tesfaye", "Yetunde Bello"}
+
+
+def test_other_rounds_are_not_read_and_files_are_for_the_owner_only(tmp_path: Path) -> None:
+    write_round_names(tmp_path, "2024-impact", "east", ["Dawit Tesfaye"], used=[])
+    assert read_round_names(tmp_path, "2026-impact") == set()
+    folder = tmp_path / "detected_names" / "2024-impact"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
