@@ -27,6 +27,14 @@ CATEGORIES = ("progress", "barrier", "solution")
 ACTION_STATUSES = ("not_started", "in_progress", "achieved", "stalled", "dropped")
 SOURCE_FILE_STATUSES = ("loaded", "quarantined", "superseded")
 SEVERITIES = ("error", "warning")
+# How much of a free-text respondent's description is published (small groups).
+DISCLOSURES = (
+    "as_answered",
+    "ethnic_group_generalised",
+    "age_band_widened",
+    "age_band_left_out",
+    "suppressed",
+)
 
 MINUTES_SUFFIXES = (".docx", ".md", ".txt")
 SURVEY_SUFFIXES = (".csv", ".xlsx")

@@ -16,6 +16,7 @@ from pandera.typing import Series
 from schemas.contract import (
     ACTION_STATUSES,
     CATEGORIES,
+    DISCLOSURES,
     EVENT_TYPES,
     ROLES,
     SEVERITIES,
@@ -175,6 +176,17 @@ class SurveyItemSummary(_Partitioned):
     suppressed: Series[bool]
 
 
+class SurveyFreeText(_Partitioned):
+    """Per free-text answer, its respondent as published: see assets/aggregate/small_groups."""
+
+    segment_id: Series[str]
+    item_id: Series[str] = pa.Field(nullable=True)
+    stakeholder_group: Series[str] = pa.Field(isin=ROLES, nullable=True)
+    ethnic_group: Series[str] = pa.Field(nullable=True)
+    age_band: Series[str] = pa.Field(nullable=True)
+    disclosure: Series[str] = pa.Field(isin=DISCLOSURES)
+
+
 def empty(model: type[pa.DataFrameModel]) -> pd.DataFrame:
     """An empty frame with the model's columns and dtypes: stages never special-case 'nothing'."""
     return model.to_schema().coerce_dtype(
@@ -216,4 +228,7 @@ class SiteSubmission:
     )
     survey_item_summary: pd.DataFrame = dataclasses.field(
         default_factory=lambda: empty(SurveyItemSummary)
+    )
+    survey_free_text: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: empty(SurveyFreeText)
     )

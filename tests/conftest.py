@@ -31,6 +31,7 @@ from schemas.tables import (
     SiteSubmission,
     SourceFiles,
     SurveyAnswers,
+    SurveyFreeText,
     SurveyItemSummary,
     SurveyResponses,
     ThemePrevalence,
@@ -295,6 +296,15 @@ def _validated_submission(
             [
                 ("carer", "stigma", "barrier", 6, 5, False),
                 ("staff", "stigma", "barrier", None, None, True),
+            ],
+        ),
+        "survey_free_text": frame(
+            SurveyFreeText,
+            "segment_id item_id stakeholder_group ethnic_group age_band disclosure",
+            [
+                (f"{site_id}-s1", "still_in_way", "service_user", None, None, "suppressed"),
+                (f"{site_id}-s2", "what_would_help", "carer", "asian", "35-54",
+                 "age_band_widened"),
             ],
         ),
         "survey_item_summary": frame(

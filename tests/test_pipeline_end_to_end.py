@@ -23,6 +23,7 @@ import yaml
 from sqlalchemy import create_engine, make_url, text
 
 from pipelines import cli
+from schemas.codebook import CODEBOOK_DIR, latest_version
 
 SAMPLE_RAW = Path(__file__).resolve().parents[1] / "raw"
 VIEWS = (
@@ -33,6 +34,7 @@ VIEWS = (
     "action_progress",
     "source_files",
     "quarantine",
+    "survey_free_text",
 )
 VOLATILE = {"run_id", "loaded_at"}
 # Data Docs ship images and fonts; their bytes can spell a three-letter name by chance.
@@ -99,8 +101,25 @@ def workspace(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Work
         yield space
 
 
+# People the sample minutes and surveys name who are on no attendance list (read off the
+# raw texts): the anonymiser must find them without a roster.
+SAMPLE_PEOPLE_NOT_ON_ANY_ROSTER = (
+    "Anil Sharma",
+    "Samuel Ofori",
+    "Helen Marsh",
+    "Sahra",
+    "Novak",
+    "Jerome",
+    "Joan Whitaker",
+    "Elena Rusu",
+    "Harjit",
+    "Jaspreet",
+    "Marcus Lindo",
+)
+
+
 def _roster(raw: Path) -> set[str]:
-    names: set[str] = set()
+    names: set[str] = set(SAMPLE_PEOPLE_NOT_ON_ANY_ROSTER)
     for manifest in raw.glob("*/*/manifest.yaml"):
         data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
         for event in data.get("events") or []:
@@ -176,7 +195,7 @@ def test_segments_carry_lineage_and_pseudonyms(workspace: Workspace) -> None:
     assert speakers.str.fullmatch(r"\[[a-z_]+-[0-9a-f]{6}\]").all()
     assert set(segments["source_kind"]) == {"minutes", "survey", "action_plan"}
     themes = workspace.query("SELECT * FROM segment_themes")
-    assert set(themes["codebook_version"]) == {"v1"}
+    assert set(themes["codebook_version"]) == {latest_version(CODEBOOK_DIR)}
     assert themes["segment_id"].isin(segments["segment_id"]).all()
 
 
@@ -243,6 +262,7 @@ def test_the_leak_scan_itself_finds_a_planted_name(workspace: Workspace) -> None
     name = sorted(_roster(workspace.raw))[0]
     planted = {"planted": f"notes mentioning {name.upper()} in passing"}
     assert _scan(planted, workspace.raw)
+    assert _scan({"planted": "her GP, Dr Helen Marsh, said so"}, workspace.raw)
 
 
 def _content_hash(workspace: Workspace) -> str:

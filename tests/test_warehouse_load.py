@@ -286,6 +286,7 @@ def test_load_counts_are_the_rows_written(warehouse_engine, make_coded_submissio
         "action_plan_entries": len(rows(warehouse_engine, "action_progress")),
         "theme_prevalence": len(rows(warehouse_engine, "theme_prevalence")),
         "survey_item_summary": len(rows(warehouse_engine, "survey_item_summary")),
+        "survey_free_text": len(rows(warehouse_engine, "survey_free_text")),
     }
     assert counts.segments == len(submission.segments) > 0
 

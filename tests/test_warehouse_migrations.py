@@ -92,6 +92,17 @@ CONTRACT_VIEWS = {
     ],
     "quarantine": ["round_id", "site_id", "source_file", "locator", "reason", "run_id", "severity"],
     "rounds": ["round_id", "title", "kind", "period_start", "period_end", "reviews"],
+    "survey_free_text": [
+        "round_id",
+        "site_id",
+        "segment_id",
+        "item_id",
+        "stakeholder_group",
+        "ethnic_group",
+        "age_band",
+        "disclosure",
+        "text",
+    ],
 }
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from schemas.contract import (
     ACTION_STATUSES,
     CATEGORIES,
+    DISCLOSURES,
     ROUND_KINDS,
     SEVERITIES,
     SOURCE_FILE_STATUSES,
@@ -249,4 +250,26 @@ class SurveyItemSummary(Base):
     mean: Mapped[float | None] = mapped_column(Float)
     share_agree: Mapped[float | None] = mapped_column(Float)
     suppressed: Mapped[bool] = mapped_column(Boolean)
+    run_id: Mapped[str] = mapped_column(String)
+
+
+class SurveyFreeText(Base):
+    """Who gave each free-text answer, as far as small groups allow (migration 0002)."""
+
+    __tablename__ = "core_survey_free_text"
+    __table_args__ = (
+        _one_of("disclosure", DISCLOSURES),
+        _loaded_by_run(),
+        Index("ix_core_survey_free_text_partition", "round_id", "site_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    round_id: Mapped[str] = mapped_column(String)
+    site_id: Mapped[str] = mapped_column(String)
+    segment_id: Mapped[str] = mapped_column(String)
+    item_id: Mapped[str | None] = mapped_column(String)
+    stakeholder_group: Mapped[str | None] = mapped_column(String)
+    ethnic_group: Mapped[str | None] = mapped_column(String)
+    age_band: Mapped[str | None] = mapped_column(String)
+    disclosure: Mapped[str] = mapped_column(String)
     run_id: Mapped[str] = mapped_column(String)

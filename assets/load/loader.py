@@ -32,6 +32,7 @@ from warehouse.models import (
     Segment,
     SegmentTheme,
     SourceFile,
+    SurveyFreeText,
     SurveyItemSummary,
     ThemePrevalence,
 )
@@ -55,6 +56,7 @@ class LoadCounts:
     action_plan_entries: int
     theme_prevalence: int
     survey_item_summary: int
+    survey_free_text: int
 
     def by_table(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -88,6 +90,7 @@ _TARGETS = (
         SurveyItemSummary.__table__,
         _columns(SurveyItemSummary, *_STAMPED),
     ),
+    _Target("survey_free_text", SurveyFreeText.__table__, _columns(SurveyFreeText, *_STAMPED)),
 )
 _SOURCE_FILE_COLUMNS = _columns(SourceFile, *_STAMPED)
 
@@ -153,6 +156,7 @@ def replace_partition(
         action_plan_entries=len(rows["action_plan"]),
         theme_prevalence=len(rows["theme_prevalence"]),
         survey_item_summary=len(rows["survey_item_summary"]),
+        survey_free_text=len(rows["survey_free_text"]),
     )
 
 
