@@ -5,6 +5,10 @@ rounds, so a codebook must carry every top-level theme of the contract
 (shared/contracts/codebook-themes.md): it may add codes, never drop or rename them. The
 file is checked here once, on load, so that the coder can trust it: a bad pattern is a
 codebook author's mistake and must surface before any segment is coded.
+
+From v2 a codebook may also carry example sentences (`examples`, `counter_examples`) and
+`semantic:` settings: the semantic coder (assets/code/semantic.py) learns from those
+examples alone, so its thresholds are versioned with the examples they were set for.
 """
 
 from __future__ import annotations
@@ -79,11 +83,17 @@ class SubCode(_Frozen):
     brief_definition: str
     when_to_use: str | None = None
     example: str | None = None
+    examples: tuple[str, ...] = ()
+    counter_examples: tuple[str, ...] = ()
     rules: tuple[RuleGroup, ...] = Field(min_length=1)
 
 
 class Theme(_Frozen):
-    """A codebook entry after MacQueen et al. (1998), plus a counter-example and rules."""
+    """A codebook entry after MacQueen et al. (1998), plus a counter-example and rules.
+
+    `examples` are sentences that carry the theme; `counter_examples` look close but do
+    not (an idiom, a neighbouring theme): the semantic coder's training data.
+    """
 
     code: str = Field(pattern=_CODE)
     name: str
@@ -93,6 +103,8 @@ class Theme(_Frozen):
     when_not_to_use: str
     example: str
     counter_example: str
+    examples: tuple[str, ...] = ()
+    counter_examples: tuple[str, ...] = ()
     rules: tuple[RuleGroup, ...] = Field(min_length=1)
     exclusions: Matching = Matching()
     sub_codes: tuple[SubCode, ...] = ()
@@ -101,6 +113,7 @@ class Theme(_Frozen):
 class CategoryCues(_Frozen):
     code: str
     definition: str
+    examples: tuple[str, ...] = ()
     rules: tuple[RuleGroup, ...] = Field(min_length=1)
     exclusions: Matching = Matching()
 
@@ -116,9 +129,27 @@ class Categories(_Frozen):
     cues: tuple[CategoryCues, ...]
 
 
+class SemanticSettings(_Frozen):
+    """How the semantic coder decides: probabilities at or above a threshold are assigned.
+
+    `thresholds` overrides `theme_threshold` for single theme or sub-code codes.
+    `regularisation` is the inverse strength C of the logistic regressions trained on
+    the examples: smaller trusts the few examples less. `neutral_examples` are minutes
+    sentences that carry no theme at all (procedure, housekeeping), so that "none" is
+    something the coder has seen.
+    """
+
+    theme_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    thresholds: dict[str, float] = {}
+    category_threshold: float = Field(default=0.5, ge=0.0, lt=1.0)
+    regularisation: float = Field(default=1.0, gt=0.0)
+    neutral_examples: tuple[str, ...] = ()
+
+
 class Codebook(_Frozen):
     version: str = Field(pattern=rf"^{VERSION_PATTERN}$")
     min_score: float = Field(default=1.0, gt=0.0)
+    semantic: SemanticSettings | None = None
     themes: tuple[Theme, ...]
     categories: Categories
 
@@ -220,7 +251,46 @@ def _problems(codebook: Codebook, path: Path) -> list[str]:
         problems += _matching_problems(theme.exclusions, f"themes.{theme.code}.exclusions")
 
     problems += _category_problems(codebook.categories)
+    if codebook.semantic is not None:
+        problems += _semantic_problems(codebook, codebook.semantic)
     return problems
+
+
+def _semantic_problems(codebook: Codebook, semantic: SemanticSettings) -> list[str]:
+    """The semantic coder learns each code from its examples: a code without any cannot be
+    learnt, and a sentence given as both example and counter-example teaches nothing."""
+    problems: list[str] = []
+    entries: list[Theme | SubCode] = [*codebook.themes]
+    entries += [sub for theme in codebook.themes for sub in theme.sub_codes]
+    for entry in entries:
+        if not entry.examples:
+            problems.append(f"themes.{entry.code}.examples: semantic coding needs examples")
+        both = {_folded(text) for text in entry.examples} & {
+            _folded(text) for text in entry.counter_examples
+        }
+        if both:
+            problems.append(
+                f"themes.{entry.code}: {len(both)} sentence(s) both example and counter-example"
+            )
+    for cues in codebook.categories.cues:
+        if not cues.examples:
+            problems.append(f"categories.{cues.code}.examples: semantic coding needs examples")
+    codes = {entry.code for entry in entries}
+    problems += [
+        f"semantic.thresholds.{code}: not a theme or sub-code of this codebook"
+        for code in semantic.thresholds
+        if code not in codes
+    ]
+    problems += [
+        f"semantic.thresholds.{code}: {value} is not between 0 and 1"
+        for code, value in semantic.thresholds.items()
+        if not 0.0 < value < 1.0
+    ]
+    return problems
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
 
 
 def _category_problems(categories: Categories) -> list[str]:
@@ -261,7 +331,7 @@ def _rule_problems(groups: dict[str, tuple[RuleGroup, ...]], place: str) -> list
             if not group.phrases and not group.patterns:
                 problems.append(f"{where}[{number}]: neither phrases nor patterns")
             for phrase in group.phrases:
-                key = " ".join(phrase.casefold().split())
+                key = _folded(phrase)
                 if key in seen:
                     problems.append(f"{place}: phrase {phrase!r} listed more than once")
                 seen.add(key)

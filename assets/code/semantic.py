@@ -1,0 +1,287 @@
+"""The semantic theme coder: themes and a category from sentence embeddings.
+
+The rule coder (coder.py) only sees the words its codebook lists; a segment that says
+"nobody at home may know he is on the ward" in other words than the rules' is missed.
+This coder reads meaning instead: each segment is embedded (embeddings.py) and scored by
+small logistic regressions trained on the codebook's own example sentences, nothing else,
+so every decision still traces back to the versioned codebook.
+
+Training data, per code:
+- a theme: its `examples`, its `example` and every example of its sub-codes are
+  positives; its `counter_examples`, the other themes' examples and the codebook's
+  `semantic.neutral_examples` are negatives. Another theme's counter-examples are not
+  used: such a sentence is "not that theme", which says nothing about this one. The
+  singular `counter_example` is not used either: it carries an analyst's note.
+- a sub-code: its examples are positives; its counter-examples, its sibling sub-codes'
+  examples, its theme's own examples (the author put them at theme level, not here), the
+  other themes' examples and the neutral examples are negatives. A sub-code is assigned
+  only with its theme.
+- the category: one multinomial regression on the categories' `examples`.
+
+Scores are the regressions' probabilities (class-balanced, so 0.5 means "as likely as
+not"); the codebook's `semantic:` settings say where to cut. Anonymisation placeholders are
+replaced by a neutral word before embedding: a pseudonym's hex digits are not evidence,
+and the same words must score the same whoever said them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from assets.code.coder import PLACEHOLDER
+from assets.code.embeddings import Embedder
+from schemas.codebook import Codebook, SemanticSettings, SubCode, Theme
+
+# Names the method in lineage (`segment_themes.coder`): a change to how examples become
+# training data or scores gets a new name here.
+CODER = "semantic-v1"
+
+# What a placeholder becomes: a word that names nobody and carries no theme.
+NEUTRAL_WORD = "someone"
+
+_CURLY_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+class SemanticCodingError(ValueError):
+    """The codebook cannot drive the semantic coder (no examples, no `semantic:` settings)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SemanticCoding:
+    """One segment's semantic coding.
+
+    `theme_scores` and `sub_code_scores` hold a probability in [0, 1] for every code of
+    the codebook; `themes` and `sub_codes` those at or above their thresholds, in codebook
+    order. `category` is None when the text is blank or no category reaches the
+    codebook's `category_threshold`: the caller then decides by its own rules.
+    """
+
+    theme_scores: dict[str, float]
+    themes: tuple[str, ...]
+    sub_code_scores: dict[str, float]
+    sub_codes: tuple[str, ...]
+    category: str | None
+    category_confidence: float
+
+
+def neutralise(text: str) -> str:
+    """Placeholders become NEUTRAL_WORD; curly apostrophes straight; spaces collapsed."""
+    return " ".join(PLACEHOLDER.sub(NEUTRAL_WORD, text.translate(_CURLY_APOSTROPHES)).split())
+
+
+class SemanticCoder:
+    """A codebook's examples learnt in one embedding space; build once per codebook and
+    embedder, then code any number of segments."""
+
+    def __init__(self, codebook: Codebook, embedder: Embedder) -> None:
+        if codebook.semantic is None:
+            raise SemanticCodingError(
+                f"codebook {codebook.version} has no `semantic:` settings and examples; "
+                "the semantic coder needs codebook v2 or later"
+            )
+        self.codebook = codebook
+        self.embedder = embedder
+        self.settings: SemanticSettings = codebook.semantic
+        self.coder_name = f"{CODER}:{embedder.name}"
+        self.theme_codes = codebook.theme_codes
+        self._sub_codes = tuple(
+            (theme.code, sub.code) for theme in codebook.themes for sub in theme.sub_codes
+        )
+        training = _TrainingSets(codebook)
+        sentences = sorted(training.all_sentences())
+        vectors = dict(zip(sentences, self._embed_texts(sentences), strict=True))
+        self._themes = [
+            self._binary(vectors, *training.for_theme(theme)) for theme in codebook.themes
+        ]
+        self._subs = [
+            self._binary(vectors, *training.for_sub_code(theme, sub))
+            for theme in codebook.themes
+            for sub in theme.sub_codes
+        ]
+        labels, texts = training.for_category()
+        self._category = self._regression().fit(np.stack([vectors[text] for text in texts]), labels)
+
+    def code(self, texts: Iterable[str]) -> list[SemanticCoding]:
+        """Score every text against every theme, sub-code and category: deterministic."""
+        cleaned = [neutralise(text) for text in texts]
+        filled = [index for index, text in enumerate(cleaned) if text]
+        codings = [self._blank() for _ in cleaned]
+        if not filled:
+            return codings
+        matrix = self._embed_texts([cleaned[index] for index in filled])
+        theme_scores = _columns(self._themes, matrix)
+        sub_scores = _columns(self._subs, matrix)
+        category_scores = self._category.predict_proba(matrix)
+        for row, index in enumerate(filled):
+            codings[index] = self._coding(theme_scores[row], sub_scores[row], category_scores[row])
+        return codings
+
+    def threshold(self, code: str) -> float:
+        """The codebook's cut for a theme or sub-code: its own, else the codebook's."""
+        return self.settings.thresholds.get(code, self.settings.theme_threshold)
+
+    def _coding(
+        self, theme_row: np.ndarray, sub_row: np.ndarray, category_row: np.ndarray
+    ) -> SemanticCoding:
+        themes = {
+            code: round(float(score), 4)
+            for code, score in zip(self.theme_codes, theme_row, strict=True)
+        }
+        assigned = tuple(code for code, score in themes.items() if score >= self.threshold(code))
+        subs = {
+            sub: round(float(score), 4)
+            for (_, sub), score in zip(self._sub_codes, sub_row, strict=True)
+        }
+        sub_codes = tuple(
+            sub
+            for theme, sub in self._sub_codes
+            if theme in assigned and subs[sub] >= self.threshold(sub)
+        )
+        best = int(np.argmax(category_row))
+        confidence = round(float(category_row[best]), 4)
+        category = (
+            str(self._category.classes_[best])
+            if confidence >= self.settings.category_threshold
+            else None
+        )
+        return SemanticCoding(themes, assigned, subs, sub_codes, category, confidence)
+
+    def _blank(self) -> SemanticCoding:
+        return SemanticCoding(
+            dict.fromkeys(self.theme_codes, 0.0),
+            (),
+            {sub: 0.0 for _, sub in self._sub_codes},
+            (),
+            None,
+            0.0,
+        )
+
+    def _embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.embedder.embed(list(texts)), dtype=np.float64)
+
+    def _regression(self) -> Pipeline:
+        """Standardised features, then a logistic regression (lbfgs: deterministic).
+
+        Unit-length embeddings have tiny coordinates, so unscaled, any usable C squeezes
+        every probability towards 0.5. Balanced class weights, because a code has ten
+        positives against a hundred and more negatives, and 0.5 should still mean "as
+        likely as not".
+        """
+        return make_pipeline(
+            StandardScaler(),
+            LogisticRegression(
+                C=self.settings.regularisation, class_weight="balanced", max_iter=5000
+            ),
+        )
+
+    def _binary(
+        self, vectors: dict[str, np.ndarray], positives: list[str], negatives: list[str]
+    ) -> Pipeline:
+        matrix = np.stack([vectors[text] for text in positives + negatives])
+        labels = np.array([1] * len(positives) + [0] * len(negatives))
+        return self._regression().fit(matrix, labels)
+
+
+def _columns(models: Sequence[Pipeline], matrix: np.ndarray) -> np.ndarray:
+    """Each model's probability of its positive class, one column per model."""
+    if not models:
+        return np.zeros((len(matrix), 0))
+    return np.column_stack([model.predict_proba(matrix)[:, 1] for model in models])
+
+
+class _TrainingSets:
+    """The codebook's sentences, neutralised and grouped as the module docstring says."""
+
+    def __init__(self, codebook: Codebook) -> None:
+        self.codebook = codebook
+        settings = codebook.semantic
+        self.neutral = _clean(settings.neutral_examples if settings else ())
+        self.own = {theme.code: _clean(_positives(theme)) for theme in codebook.themes}
+        self.subs = {
+            sub.code: _clean(_positives(sub))
+            for theme in codebook.themes
+            for sub in theme.sub_codes
+        }
+        self.theme_positives = {
+            theme.code: _unique(self.own[theme.code], *(self.subs[s.code] for s in theme.sub_codes))
+            for theme in codebook.themes
+        }
+
+    def all_sentences(self) -> set[str]:
+        sentences = set(self.neutral)
+        for theme in self.codebook.themes:
+            sentences.update(self.theme_positives[theme.code], _clean(theme.counter_examples))
+            for sub in theme.sub_codes:
+                sentences.update(_clean(sub.counter_examples))
+        for cues in self.codebook.categories.cues:
+            sentences.update(_clean(cues.examples))
+        return sentences
+
+    def for_theme(self, theme: Theme) -> tuple[list[str], list[str]]:
+        positives = self.theme_positives[theme.code]
+        others = [
+            self.theme_positives[other.code]
+            for other in self.codebook.themes
+            if other.code != theme.code
+        ]
+        negatives = _unique(_clean(theme.counter_examples), *others, self.neutral)
+        return positives, _without(negatives, positives)
+
+    def for_sub_code(self, theme: Theme, sub: SubCode) -> tuple[list[str], list[str]]:
+        positives = self.subs[sub.code]
+        siblings = [self.subs[other.code] for other in theme.sub_codes if other.code != sub.code]
+        others = [
+            self.theme_positives[other.code]
+            for other in self.codebook.themes
+            if other.code != theme.code
+        ]
+        negatives = _unique(
+            _clean(sub.counter_examples), *siblings, self.own[theme.code], *others, self.neutral
+        )
+        return positives, _without(negatives, positives)
+
+    def for_category(self) -> tuple[list[str], list[str]]:
+        labels: list[str] = []
+        texts: list[str] = []
+        for cues in self.codebook.categories.cues:
+            examples = _clean(cues.examples)
+            labels += [cues.code] * len(examples)
+            texts += examples
+        return labels, texts
+
+
+def _positives(entry: Theme | SubCode) -> list[str]:
+    return [*entry.examples, *([entry.example] if entry.example else [])]
+
+
+def _clean(texts: Iterable[str]) -> list[str]:
+    return _unique([text for text in map(neutralise, texts) if text])
+
+
+def _unique(*groups: Iterable[str]) -> list[str]:
+    """Concatenated in order, each sentence once (case and spacing ignored)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for group in groups:
+        for text in group:
+            key = _key(text)
+            if key not in seen:
+                seen.add(key)
+                out.append(text)
+    return out
+
+
+def _without(texts: list[str], remove: list[str]) -> list[str]:
+    removed = {_key(text) for text in remove}
+    return [text for text in texts if _key(text) not in removed]
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", " ", text.casefold()).strip()
