@@ -1,0 +1,42 @@
+"""`ariadne eval-coder`: every coder scored on the labelled set, and agreement with its labeller."""
+
+from __future__ import annotations
+
+import pytest
+
+from assets.code.coder_scores import HUMAN, evaluate_coders
+from assets.code.embeddings import load_static_embedder
+from assets.code.evaluation import load_eval_set
+from schemas.codebook import (
+    CODEBOOK_DIR,
+    CONTRACT_THEME_CODES,
+    codebook_path,
+    latest_version,
+    load_codebook,
+)
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    codebook = load_codebook(codebook_path(latest_version(CODEBOOK_DIR), CODEBOOK_DIR))
+    return evaluate_coders(load_eval_set().head(60), codebook, load_static_embedder())
+
+
+def test_each_coder_and_their_union_is_scored(evaluation) -> None:
+    scores = evaluation.scores
+    assert list(scores) == ["rules", "semantic", "combined"]
+    assert all(score.n_segments == 60 for score in scores.values())
+    # The combined coder gives every theme either coder gives: it can only find more.
+    assert scores["combined"].micro_recall >= max(
+        scores["rules"].micro_recall, scores["semantic"].micro_recall
+    )
+    assert scores["combined"].category_accuracy == scores["rules"].category_accuracy
+
+
+def test_agreement_is_with_the_person_who_labelled_the_set(evaluation) -> None:
+    agreement = evaluation.agreement
+    assert ((agreement["coder_a"] == HUMAN) | (agreement["coder_b"] == HUMAN)).all()
+    assert set(agreement["theme_code"]) == {*CONTRACT_THEME_CODES, "all"}
+    assert agreement["percent_agreement"].between(0, 100).all()
+    for warning in evaluation.warnings():
+        assert "below 0.667" in warning
