@@ -386,13 +386,37 @@ def read_source_file_status(engine: Engine) -> pd.DataFrame:
         return _frame(connection, query)
 
 
+def read_round_coding(
+    engine: Engine, round_id: str, site_id: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A round's anonymised segments (with their category) and their theme codings.
+
+    What the review exports are made from: the contract's views, as analysts see them.
+    """
+    where = "round_id = :round_id" + (" AND site_id = :site_id" if site_id else "")
+    parameters = {"round_id": round_id, "site_id": site_id}
+    with engine.connect() as connection:
+        if not _is_migrated(connection):
+            raise LoadError("the warehouse holds nothing yet: materialise a round first")
+        segments = _frame(connection, f"SELECT * FROM segments WHERE {where}", parameters)
+        themes = _frame(
+            connection,
+            "SELECT segment_id, theme_code, category, coder, confidence, codebook_version "
+            f"FROM segment_themes WHERE {where}",
+            parameters,
+        )
+    return segments, themes
+
+
 def _is_migrated(connection: Connection) -> bool:
     """A warehouse no load has reached yet has no tables; the CLI may ask before the first load."""
     return inspect(connection).has_table(Run.__tablename__)
 
 
-def _frame(connection: Connection, query: str) -> pd.DataFrame:
-    result = connection.execute(text(query))
+def _frame(
+    connection: Connection, query: str, parameters: dict[str, object] | None = None
+) -> pd.DataFrame:
+    result = connection.execute(text(query), parameters or {})
     return pd.DataFrame(result.all(), columns=list(result.keys()))
 
 
