@@ -98,9 +98,12 @@ class Disclosure(ConfigurableResource):
 
 
 class AnonymiserSettings(ConfigurableResource):
-    """How the anonymiser runs (`ARIADNE_ANONYMISER_PROCESSES`: processes for the NER pass)."""
+    """How the anonymiser runs (`ARIADNE_ANONYMISER_PROCESSES`: processes for the NER pass).
 
-    processes: int = 1
+    Both cores by default; a site with little text runs in one process anyway.
+    """
+
+    processes: int = 2
 
 
 class DataDocs(ConfigurableResource):
