@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test lint lock dev clean
+.PHONY: demo test lint lock dev clean bench-anonymiser
 
 # Dagster's instance config for the default DAGSTER_HOME: local storage, telemetry off.
 $(DAGSTER_HOME)/dagster.yaml:
@@ -14,8 +14,9 @@ $(DAGSTER_HOME)/dagster.yaml:
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/ariadne prepare
 	touch $@
 
 ## Materialise every round in raw/ into the embedded SQLite warehouse and print a summary.
@@ -36,12 +37,17 @@ lint: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 dev: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dg dev
 
-## Re-resolve requirements.lock from pyproject.toml (needs the package registry).
+## The anonymiser against plain Presidio on the same generated corpus (benchmarks/README.md).
+bench-anonymiser: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.anonymiser
+
+## Re-resolve requirements.lock from pyproject.toml, every file pinned by hash (needs the registry).
 lock:
 	rm -rf /tmp/ariadne-lock && $(PYTHON) -m venv /tmp/ariadne-lock
-	/tmp/ariadne-lock/bin/pip install --quiet -e '.[test]'
-	( echo '# Exact versions of every package, transitive ones included. Regenerate with `make lock`.'; \
-	  /tmp/ariadne-lock/bin/pip freeze --exclude-editable ) > requirements.lock
+	/tmp/ariadne-lock/bin/pip install --quiet pip-tools==7.5.2
+	/tmp/ariadne-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --extra test --extra bench --no-emit-index-url --no-emit-find-links \
+	  -o requirements.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) staging .dagster_home warehouse/*.db warehouse/data_docs
+	rm -rf $(VENV) staging .dagster_home build warehouse/*.db warehouse/data_docs

@@ -5,6 +5,9 @@ validate         check one submission folder without loading it; list every prob
 rounds           rounds and sites in raw/, their files' status and last run
 prepare          build what the stages read from installed packages (run by the set-up)
 eval-anonymiser  score the anonymiser on the labelled synthetic corpus (tests/anonymiser_eval)
+eval-coder       score the theme coders on the labelled set (tests/coder_eval)
+export-review    a round's coding for review: spreadsheet, REFI-QDA project and codebook,
+                 framework matrix
 """
 
 from __future__ import annotations
@@ -188,9 +191,31 @@ def rounds() -> int:
 def prepare() -> int:
     """Build, once, what the stages read at run time from installed packages (no download)."""
     from assets.anonymise.gazetteer import build_name_lists
+    from assets.code.embeddings import prepare_embedding_model
 
     print(f"name lists: {build_name_lists()}")
+    print(f"embedding model: {prepare_embedding_model()}")
     return 0
+
+
+def eval_coder() -> int:
+    """Precision, recall and F1 per theme, category accuracy and agreement, for each coder."""
+    from assets.code.coder_scores import evaluate_coders
+    from assets.code.embeddings import load_static_embedder
+    from assets.code.evaluation import format_scores, load_eval_set
+
+    codebook = from_environment()["codebooks"].load()
+    evaluation = evaluate_coders(load_eval_set(), codebook, load_static_embedder())
+    print(f"codebook {codebook.version}")
+    print(format_scores(evaluation.scores))
+    agreement = evaluation.agreement.drop(columns=["n_segments"])
+    with pd.option_context("display.width", 200, "display.precision", 3):
+        print(agreement.to_string(index=False))
+    for warning in evaluation.warnings():
+        print(f"warning: {warning}")
+    problems = evaluation.shortfalls()
+    print("targets met" if not problems else "targets missed: " + "; ".join(problems))
+    return 1 if problems else 0
 
 
 def eval_anonymiser(corpus: Path, show_misses: bool) -> int:
@@ -219,6 +244,21 @@ def eval_anonymiser(corpus: Path, show_misses: bool) -> int:
     return 1 if problems else 0
 
 
+def export_review(round_id: str, site_id: str | None, out_dir: Path) -> int:
+    """Write the review files of a round (or one site of it) from the warehouse."""
+    from assets.load.loader import read_round_coding
+    from assets.review.round_exports import export_round
+
+    resources = from_environment()
+    segments, themes = read_round_coding(resources["warehouse"].engine(), round_id, site_id)
+    if segments.empty:
+        print(f"the warehouse holds no segments for round={round_id} site={site_id}")
+        return 1
+    for path in export_round(out_dir, segments, themes, resources["codebooks"].load(), round_id):
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # Partitioned checks and data versions are Dagster preview/beta features we rely on on
     # purpose (docs/decisions/0003); the terminal is for the data manager, not for that.
@@ -234,12 +274,19 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("validate", help="check a submission folder without loading it")
     check.add_argument("path", type=Path)
     commands.add_parser("rounds", help="rounds, sites, file status and last run")
-    commands.add_parser("prepare", help="build the name lists from installed packages")
+    commands.add_parser(
+        "prepare", help="build the name lists and the embedding model from installed packages"
+    )
+    commands.add_parser("eval-coder", help="score the theme coders on the labelled set")
     scoring = commands.add_parser("eval-anonymiser", help="score the anonymiser on a corpus")
     scoring.add_argument("--corpus", type=Path, default=ANONYMISER_CORPUS)
     scoring.add_argument(
         "--misses", action="store_true", help="also list every miss (synthetic text only)"
     )
+    review = commands.add_parser("export-review", help="a round's coding for review")
+    review.add_argument("--round", dest="round_id", required=True)
+    review.add_argument("--site", dest="site_id")
+    review.add_argument("--out", type=Path, default=Path("exports"))
     args = parser.parse_args(argv)
     if args.command == "materialise":
         return materialise(args.round_id, args.site_id)
@@ -249,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         return prepare()
     if args.command == "eval-anonymiser":
         return eval_anonymiser(args.corpus, args.misses)
+    if args.command == "eval-coder":
+        return eval_coder()
+    if args.command == "export-review":
+        return export_review(args.round_id, args.site_id, args.out)
     return rounds()
 
 
