@@ -45,7 +45,7 @@ bench-anonymiser: $(BIN)/.installed
 lock:
 	rm -rf /tmp/ariadne-lock && $(PYTHON) -m venv /tmp/ariadne-lock
 	/tmp/ariadne-lock/bin/pip install --quiet pip-tools==7.5.2
-	/tmp/ariadne-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	/tmp/ariadne-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --no-strip-extras \
 	  --extra test --extra bench --no-emit-index-url --no-emit-find-links \
 	  -o requirements.lock pyproject.toml
 
