@@ -1,0 +1,1 @@
+"""Benchmarks: measured by hand (`python -m benchmarks.<name>`), never asserted in tests."""
