@@ -124,3 +124,27 @@ def test_a_missing_model_package_fails_clearly_instead_of_downloading() -> None:
     engine = OfflineSpacyNlpEngine(models=[{"lang_code": "en", "model_name": "en_core_web_xx"}])
     with pytest.raises(RuntimeError, match="not installed"):
         engine.load()
+
+
+@pytest.mark.parametrize(
+    ("text", "birth_date"),
+    [
+        ("DOB 04/07/1986, seen twice", "04/07/1986"),
+        ("date of birth: 1986-07-04.", "1986-07-04"),
+        ("d.o.b. 4.7.86 on the form", "4.7.86"),
+        ("DOB 04 07 1986 on the letter", "04 07 1986"),
+        ("born on the 7th of July 1940 in Kingston", "7th of July 1940"),
+        ("He was born in March 1979, he said.", "March 1979"),
+        ("She was born in 1962 and came in 1985.", "1962"),
+        ("Birth date - 12 Feb '58.", "12 Feb '58"),
+    ],
+)
+def test_dates_of_birth_in_every_common_form(text: str, birth_date: str) -> None:
+    result = anonymised(text)
+    assert birth_date not in result
+    assert "[date-of-birth]" in result
+
+
+def test_other_dates_and_years_stay() -> None:
+    text = "The workshop on 12 March 2024 reviewed 2022; the service began in 1998."
+    assert anonymised(text) == text

@@ -84,20 +84,23 @@ STREET_ADDRESS = (
     rf"(?:,\s+{_WORDS}(?:{_STREET_TYPES})\b\.?)?"
 )
 
-# A date written in any common way, counted as a date of birth only after words that
-# say so ('DOB', 'date of birth', 'born on'): a meeting's date stays in the minutes.
+# A date written in any common way (a month and year, or the year after 'born in',
+# too), counted as a date of birth only after words that say so ('DOB', 'date of birth',
+# 'born on'): a meeting's date stays in the minutes.
 _MONTHS = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
 _DATE = (
-    r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})"
-    r"|\d{4}-\d{1,2}-\d{1,2}"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\.?,?\s+\d{{4}}"
-    rf"|{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
+    r"(?:\d{1,2}[/.\- ]\d{1,2}[/.\- ](?:\d{4}|\d{2})"
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\.?,?\s+(?:\d{{4}}|'?\d{{2}}\b)"
+    rf"|{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|{_MONTHS}\.?,?\s+\d{{4}}"
+    r"|(?:19|20)\d{2}\b)"
 )
 DATE_OF_BIRTH = (
-    r"\b(?i:DOB|D\.O\.B\.?|date of birth|born(?:\s+on)?|birthday)"
+    r"\b(?i:DOB|D\.O\.B\.?|date of birth|birth date|born(?:\s+(?:on|in))?|birthday)"
     r"(?:\s*(?i:is|was|of|:|-))?\s*(?i:the\s+)?"
     rf"(?P<date>{_DATE})"
 )
