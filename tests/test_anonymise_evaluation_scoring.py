@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import re
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -31,6 +30,7 @@ from assets.anonymise.evaluation import (
     parse_document,
     parse_markup,
 )
+from tests.corpus_checks import entity_texts, fold, nhs_check_digit_ok, phone_digits
 
 CORPUS = Path(__file__).parent / "anonymiser_eval"
 NHS_COMMENT = "# synthetic NHS numbers (test data)"
@@ -344,15 +344,6 @@ def corpus() -> list[EvalDocument]:
     return load_corpus(CORPUS)
 
 
-def _values(corpus: list[EvalDocument], entity_type: str) -> list[str]:
-    return [
-        document.text[span.start : span.end]
-        for document in corpus
-        for span in document.entities
-        if span.entity_type == entity_type
-    ]
-
-
 def _people(corpus: list[EvalDocument]) -> list[tuple[EvalDocument, GoldSpan]]:
     return [
         (document, span)
@@ -381,7 +372,9 @@ def test_at_least_two_in_five_mentions_are_of_people_not_on_the_roster(corpus):
 
 
 def test_every_identifier_kind_appears_at_least_twenty_five_times(corpus):
-    counts = {entity_type: len(_values(corpus, entity_type)) for entity_type in IDENTIFIER_TYPES}
+    counts = {
+        entity_type: len(entity_texts(corpus, entity_type)) for entity_type in IDENTIFIER_TYPES
+    }
     assert {kind: count for kind, count in counts.items() if count < 25} == {}
 
 
@@ -393,30 +386,22 @@ def test_there_are_four_hundred_keep_terms_in_every_category(corpus):
     assert set(counts) == set(KEEP_CATEGORIES)
 
 
-def _nhs_check_digit_ok(digits: str) -> bool:
-    total = sum(
-        int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True)
-    )
-    check = 11 - total % 11
-    return check != 10 and (0 if check == 11 else check) == int(digits[9])
-
-
 def test_the_mod_11_check_itself():
     # 9,9,9,1,5,9,0,1,3 weighted 10..2 sum to 334; 334 mod 11 is 4; 11 - 4 = 7.
-    assert _nhs_check_digit_ok("9991590137")  # synthetic NHS number (test data)
-    assert not _nhs_check_digit_ok("9991590136")
+    assert nhs_check_digit_ok("9991590137")  # synthetic NHS number (test data)
+    assert not nhs_check_digit_ok("9991590136")
     # 9,9,9 weighted 10, 9, 8 sum to 243; 243 mod 11 is 1; 11 - 1 = 10: never issued.
-    assert not _nhs_check_digit_ok("9990000000")
+    assert not nhs_check_digit_ok("9990000000")
 
 
 def test_every_nhs_number_passes_mod_11_in_every_written_form(corpus):
-    values = _values(corpus, "nhs_number")
+    values = entity_texts(corpus, "nhs_number")
     digits = [re.sub(r"[ -]", "", value) for value in values]
     assert all(re.fullmatch(r"\d{10}", number) for number in digits)
     assert [
         value
         for value, number in zip(values, digits, strict=True)
-        if not _nhs_check_digit_ok(number)
+        if not nhs_check_digit_ok(number)
     ] == []
     assert any(re.fullmatch(r"\d{3} \d{3} \d{4}", value) for value in values)
     assert any(re.fullmatch(r"\d{3}-\d{3}-\d{4}", value) for value in values)
@@ -430,20 +415,12 @@ def test_every_file_with_nhs_numbers_says_they_are_synthetic():
             assert text.startswith(NHS_COMMENT), path.name
 
 
-def _phone_digits(value: str) -> str:
-    digits = re.sub(r"\D", "", value.replace("(0)", ""))
-    for prefix in ("0044", "44"):
-        if digits.startswith(prefix):
-            return "0" + digits[len(prefix) :]
-    return digits
-
-
 def test_every_phone_number_is_in_an_ofcom_drama_range(corpus):
-    values = _values(corpus, "phone")
+    values = entity_texts(corpus, "phone")
     outside = [
         value
         for value in values
-        if not re.fullmatch(r"07700900\d{3}|01632960\d{3}|02079460\d{3}", _phone_digits(value))
+        if not re.fullmatch(r"07700900\d{3}|01632960\d{3}|02079460\d{3}", phone_digits(value))
     ]
     assert outside == []
     written = {
@@ -465,14 +442,14 @@ def test_every_phone_number_is_in_an_ofcom_drama_range(corpus):
 
 
 def test_every_email_is_at_an_example_domain(corpus):
-    values = _values(corpus, "email")
+    values = entity_texts(corpus, "email")
     assert [
         v for v in values if not re.fullmatch(r"[^@\s]+@example\.(org|com)", v, re.IGNORECASE)
     ] == []
 
 
 def test_every_ni_number_has_a_valid_prefix(corpus):
-    values = _values(corpus, "ni_number")
+    values = entity_texts(corpus, "ni_number")
     compact = [re.sub(r"\s", "", value).upper() for value in values]
     valid = re.compile(r"(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]?")
     assert [v for v, c in zip(values, compact, strict=True) if not valid.fullmatch(c)] == []
@@ -482,7 +459,7 @@ def test_every_ni_number_has_a_valid_prefix(corpus):
 
 
 def test_postcodes_come_in_all_six_formats_with_and_without_the_space_in_both_cases(corpus):
-    values = _values(corpus, "postcode")
+    values = entity_texts(corpus, "postcode")
     formats = {
         "A9 9AA": r"[A-Z]\d",
         "A99 9AA": r"[A-Z]\d\d",
@@ -512,15 +489,10 @@ def test_postcodes_come_in_all_six_formats_with_and_without_the_space_in_both_ca
 
 
 def test_dates_of_birth_are_written_in_numeric_iso_and_worded_forms(corpus):
-    values = _values(corpus, "date_of_birth")
+    values = entity_texts(corpus, "date_of_birth")
     assert any(re.fullmatch(r"\d{1,2}/\d{1,2}/\d{2,4}", value) for value in values)
     assert any(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) for value in values)
     assert any(re.search(r"[A-Za-z]", value) for value in values)
-
-
-def _fold(value: str) -> str:
-    value = value.casefold().replace("\u0142", "l").replace("\u0131", "i")
-    return "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
 
 
 def test_names_are_written_in_every_form_the_brief_asks_for(corpus):
@@ -534,17 +506,17 @@ def test_names_are_written_in_every_form_the_brief_asks_for(corpus):
         (name, set(document.roster.name)) for document, name, span in written if span.on_roster
     ]
     assert any(
-        name.isascii() and any(not r.isascii() and _fold(name) in _fold(r) for r in roster)
+        name.isascii() and any(not r.isascii() and fold(name) in fold(r) for r in roster)
         for name, roster in rosters
     ), "written without the roster's diacritics"
     assert any(
-        not name.isascii() and any(r.isascii() and _fold(name) in _fold(r) for r in roster)
+        not name.isascii() and any(r.isascii() and fold(name) in fold(r) for r in roster)
         for name, roster in rosters
     ), "written with diacritics the roster lacks"
     assert any(
         "-" not in name
         and any(
-            "-" in r and _fold(name) in (_fold(r).replace("-", " "), _fold(r).replace("-", ""))
+            "-" in r and fold(name) in (fold(r).replace("-", " "), fold(r).replace("-", ""))
             for r in roster
         )
         for name, roster in rosters

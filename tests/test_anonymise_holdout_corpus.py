@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import re
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from assets.anonymise.evaluation import (
     GoldSpan,
     load_corpus,
 )
+from tests.corpus_checks import entity_texts, fold, nhs_check_digit_ok, phone_digits
 
 HOLDOUT = Path("tests/anonymiser_holdout")
 DEVELOPMENT = Path("tests/anonymiser_eval")
@@ -32,15 +32,6 @@ def corpus() -> list[EvalDocument]:
     return load_corpus(HOLDOUT)
 
 
-def _values(corpus: list[EvalDocument], entity_type: str) -> list[str]:
-    return [
-        document.text[span.start : span.end]
-        for document in corpus
-        for span in document.entities
-        if span.entity_type == entity_type
-    ]
-
-
 def _people(corpus: list[EvalDocument]) -> list[GoldSpan]:
     return [
         span for document in corpus for span in document.entities if span.entity_type == "person"
@@ -50,11 +41,6 @@ def _people(corpus: list[EvalDocument]) -> list[GoldSpan]:
 def _shape(value: str) -> str:
     """How a value is written, not what it says: '999 044 3483' and '999 753 8943' look alike."""
     return re.sub(r"[a-z]+", "a", re.sub(r"[A-Z]+", "A", re.sub(r"\d+", "9", value)))
-
-
-def _fold(value: str) -> str:
-    value = value.casefold().replace("\u0142", "l").replace("\u0131", "i")
-    return "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
 
 
 def test_the_corpus_is_big_enough(corpus):
@@ -76,10 +62,12 @@ def test_at_least_two_in_five_mentions_are_of_people_not_on_the_roster(corpus):
 
 
 def test_every_identifier_kind_appears_at_least_fifteen_times_in_varied_forms(corpus):
-    counts = {kind: len(_values(corpus, kind)) for kind in IDENTIFIER_TYPES}
+    counts = {kind: len(entity_texts(corpus, kind)) for kind in IDENTIFIER_TYPES}
     assert {kind: count for kind, count in counts.items() if count < 15} == {}
     # Three written shapes at least, so a detector that knows one layout cannot pass.
-    shapes = {kind: {_shape(value) for value in _values(corpus, kind)} for kind in IDENTIFIER_TYPES}
+    shapes = {
+        kind: {_shape(value) for value in entity_texts(corpus, kind)} for kind in IDENTIFIER_TYPES
+    }
     assert {kind: len(found) for kind, found in shapes.items() if len(found) < 3} == {}
 
 
@@ -91,27 +79,19 @@ def test_there_are_two_hundred_and_fifty_keep_terms_across_every_category(corpus
     assert set(counts) == set(KEEP_CATEGORIES)
 
 
-def _nhs_check_digit_ok(digits: str) -> bool:
-    total = sum(
-        int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True)
-    )
-    check = 11 - total % 11
-    return check != 10 and (0 if check == 11 else check) == int(digits[9])
-
-
 def test_the_mod_11_check_itself():
     # 9,9,9,0,4,4,3,4,8 weighted 10..2 sum to 327; 327 mod 11 is 8; 11 - 8 = 3.
-    assert _nhs_check_digit_ok("9990443483")  # synthetic NHS number (test data)
-    assert not _nhs_check_digit_ok("9990443484")
+    assert nhs_check_digit_ok("9990443483")  # synthetic NHS number (test data)
+    assert not nhs_check_digit_ok("9990443484")
 
 
 def test_every_nhs_number_is_synthetic_and_passes_mod_11(corpus):
-    values = _values(corpus, "nhs_number")
+    values = entity_texts(corpus, "nhs_number")
     digits = [re.sub(r"[ -]", "", value) for value in values]
     assert [
         value
         for value, number in zip(values, digits, strict=True)
-        if not (re.fullmatch(r"999\d{7}", number) and _nhs_check_digit_ok(number))
+        if not (re.fullmatch(r"999\d{7}", number) and nhs_check_digit_ok(number))
     ] == []
 
 
@@ -122,19 +102,11 @@ def test_every_file_with_nhs_numbers_says_they_are_synthetic():
             assert text.startswith(NHS_COMMENT), path.name
 
 
-def _phone_digits(value: str) -> str:
-    digits = re.sub(r"\D", "", value.replace("(0)", ""))
-    for prefix in ("0044", "44"):
-        if digits.startswith(prefix):
-            return "0" + digits[len(prefix) :]
-    return digits
-
-
 def test_every_phone_number_is_in_an_ofcom_drama_range(corpus):
     outside = [
         value
-        for value in _values(corpus, "phone")
-        if not re.fullmatch(r"07700900\d{3}|01632960\d{3}|02079460\d{3}", _phone_digits(value))
+        for value in entity_texts(corpus, "phone")
+        if not re.fullmatch(r"07700900\d{3}|01632960\d{3}|02079460\d{3}", phone_digits(value))
     ]
     assert outside == []
 
@@ -142,7 +114,7 @@ def test_every_phone_number_is_in_an_ofcom_drama_range(corpus):
 def test_every_email_is_at_an_example_domain(corpus):
     outside = [
         value
-        for value in _values(corpus, "email")
+        for value in entity_texts(corpus, "email")
         if not re.fullmatch(r"[^@\s]+@example\.(org|com)", value, re.IGNORECASE)
     ]
     assert outside == []
@@ -150,12 +122,12 @@ def test_every_email_is_at_an_example_domain(corpus):
 
 def test_every_ni_number_has_a_valid_prefix(corpus):
     valid = re.compile(r"(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]?")
-    values = _values(corpus, "ni_number")
+    values = entity_texts(corpus, "ni_number")
     assert [v for v in values if not valid.fullmatch(re.sub(r"\s", "", v).upper())] == []
 
 
 def test_it_shares_no_document_or_roster_name_with_the_development_corpus(corpus):
     development = load_corpus(DEVELOPMENT)
     assert {d.id for d in corpus} & {d.id for d in development} == set()
-    names = {_fold(name) for d in corpus for name in d.roster.name}
-    assert names & {_fold(name) for d in development for name in d.roster.name} == set()
+    names = {fold(name) for d in corpus for name in d.roster.name}
+    assert names & {fold(name) for d in development for name in d.roster.name} == set()
