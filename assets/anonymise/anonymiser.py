@@ -19,12 +19,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import pandas as pd
-from presidio_analyzer import EntityRecognizer
 
-from assets.anonymise.engine import Anonymiser
+from assets.anonymise.engine import Anonymiser, found_names
 from assets.anonymise.leaks import scan_for_leaks
 from assets.anonymise.names import KnownNamesRecognizer, RosterRecognizer
 from assets.anonymise.pseudonyms import Pseudonymiser
@@ -69,12 +68,7 @@ class _TextAnonymiser:
     def __init__(self, anonymiser: Anonymiser, texts: list[str]) -> None:
         distinct = list(dict.fromkeys(texts))
         spans = anonymiser.detect(distinct)
-        self.detected_names = frozenset(
-            text[span.start : span.end]
-            for text, found in zip(distinct, spans, strict=True)
-            for span in found
-            if span.kind == "person"
-        )
+        self.detected_names = found_names(distinct, spans)
         self.counts: Counter[str] = Counter()
         self._anonymised: dict[str, str] = {}
         for text, found in zip(distinct, spans, strict=True):
@@ -194,7 +188,6 @@ def anonymise_submission(
     *,
     round_names: Iterable[str] = (),
     processes: int = 1,
-    extra_recognisers: Sequence[EntityRecognizer] = (),
 ) -> AnonymisedSubmission:
     """The submission with people replaced by pseudonyms and withdrawn people left out.
 
@@ -217,7 +210,6 @@ def anonymise_submission(
         [
             RosterRecognizer.for_site(roster, pseudonymiser, round_id, site_id),
             *KnownNamesRecognizer.of(round_names),
-            *extra_recognisers,
         ],
         processes=processes,
     )

@@ -213,6 +213,16 @@ def to_spans(results: Sequence[AnalyzerResult], text: str) -> list[Span]:
     )
 
 
+def found_names(texts: Sequence[str], spans: Sequence[Sequence[Span]]) -> frozenset[str]:
+    """The names of people on no roster among the spans, as written (real names: staging only)."""
+    return frozenset(
+        text[span.start : span.end]
+        for text, found in zip(texts, spans, strict=True)
+        for span in found
+        if span.kind == "person"
+    )
+
+
 def pattern_spans(text: str, recognisers: Sequence[EntityRecognizer]) -> list[Span]:
     """What recognisers that need no model find in one text (the gate's scan)."""
     return to_spans(
@@ -296,13 +306,7 @@ class Anonymiser:
         The model or a context rule may see a person in one paragraph ('my son Dawit')
         and not in the next ('Dawit was discharged'); the gate would rightly stop that.
         """
-        names = {
-            text[span.start : span.end]
-            for text, found in zip(texts, spans, strict=True)
-            for span in found
-            if span.kind == "person"
-        }
-        known = KnownNamesRecognizer.of(names)
+        known = KnownNamesRecognizer.of(found_names(texts, spans))
         if not known:
             return spans
         return [

@@ -66,7 +66,6 @@ _RELATIONS = (
     "carer|child|kid|baby|stepson|stepdaughter|stepmother|stepfather|brother-in-law|"
     "sister-in-law|mother-in-law|father-in-law|colleague|key worker|keyworker|care coordinator"
 )
-_SPEECH = SPEECH_VERBS
 _CONTACT = "spoke to|spoke with|speak to|talked to|talk to|contacted|phoned|called|met|saw|visited"
 
 # Each rule's `name` group is the person; the rest is context and stays.
@@ -81,7 +80,7 @@ _RULES = (
 # 'visited Preston', 'Sheffield said': after a title or a relation a town's name is a
 # person's, in these two rules it may be the place.
 _SPEECH_RULE = regex.compile(
-    rf"(?<![\p{{L}}\p{{M}}'\u2019\-])(?P<name>{_NAME})[ \t]+(?:{_SPEECH})\b"
+    rf"(?<![\p{{L}}\p{{M}}'\u2019\-])(?P<name>{_NAME})[ \t]+(?:{SPEECH_VERBS})\b"
 )
 _CONTACT_RULE = regex.compile(rf"(?i:\b(?:{_CONTACT}))[ \t]+(?P<name>{_NAME})")
 _PLACES_POSSIBLE = (_SPEECH_RULE, _CONTACT_RULE)
