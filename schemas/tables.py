@@ -92,6 +92,37 @@ class SegmentThemes(_Strict):
     codebook_version: Series[str]
 
 
+class SegmentCodings(SegmentThemes):
+    """Every coder's themes, the machine's and each person's, whichever `segment_themes`
+    publishes: what agreement is measured on and what a review export shows as the machine's."""
+
+
+class SegmentReviews(_Strict):
+    """One row per segment a person reviewed, with or without giving it a theme.
+
+    `coder` is the reviewer's pseudonym; `reviewed_at` the import's time (ISO 8601, UTC),
+    which decides whose review is published when several people reviewed a segment.
+    """
+
+    segment_id: Series[str]
+    coder: Series[str] = pa.Field(str_matches=PSEUDONYM)
+    category: Series[str] = pa.Field(isin=CATEGORIES)
+    reviewed_at: Series[str]
+    codebook_version: Series[str]
+
+
+class CoderAgreement(_Strict):
+    """Per pair of coders and theme (or `all`), agreement on the segments both coded."""
+
+    coder_a: Series[str]
+    coder_b: Series[str]
+    theme_code: Series[str]
+    n_segments: Series[int] = pa.Field(ge=0)
+    cohen_kappa: Series[float] = pa.Field(nullable=True)
+    krippendorff_alpha: Series[float] = pa.Field(nullable=True)
+    percent_agreement: Series[float] = pa.Field(nullable=True, ge=0.0, le=100.0)
+
+
 class SurveyResponses(_Partitioned):
     """One row per survey response; the export's Name and Email never get here."""
 
@@ -231,4 +262,13 @@ class SiteSubmission:
     )
     survey_free_text: pd.DataFrame = dataclasses.field(
         default_factory=lambda: empty(SurveyFreeText)
+    )
+    segment_codings: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: empty(SegmentCodings)
+    )
+    segment_reviews: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: empty(SegmentReviews)
+    )
+    coder_agreement: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: empty(CoderAgreement)
     )

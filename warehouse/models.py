@@ -273,3 +273,85 @@ class SurveyFreeText(Base):
     age_band: Mapped[str | None] = mapped_column(String)
     disclosure: Mapped[str] = mapped_column(String)
     run_id: Mapped[str] = mapped_column(String)
+
+
+class SegmentCoding(Base):
+    """A theme one coder, the machine or a person, gave one segment (migration 0003).
+
+    Unlike `core_segment_theme`, which holds the published coding (people's reviews take
+    precedence), this keeps every coder's themes: what agreement is measured on.
+    """
+
+    __tablename__ = "core_segment_coding"
+    __table_args__ = (
+        _one_of("category", CATEGORIES),
+        CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence"),
+        ForeignKeyConstraint(
+            ["round_id", "site_id", "segment_id"],
+            ["core_segment.round_id", "core_segment.site_id", "core_segment.segment_id"],
+        ),
+        _loaded_by_run(),
+    )
+
+    round_id: Mapped[str] = mapped_column(String, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String, primary_key=True)
+    segment_id: Mapped[str] = mapped_column(String, primary_key=True)
+    theme_code: Mapped[str] = mapped_column(String, primary_key=True)
+    coder: Mapped[str] = mapped_column(String, primary_key=True)
+    category: Mapped[str] = mapped_column(String)
+    confidence: Mapped[float] = mapped_column(Float)
+    codebook_version: Mapped[str] = mapped_column(String)
+    run_id: Mapped[str] = mapped_column(String)
+
+
+class SegmentReview(Base):
+    """A segment a person reviewed, with or without giving it a theme (migration 0003).
+
+    A review without themes still says "none of the themes": agreement counts it as absent.
+    """
+
+    __tablename__ = "core_segment_review"
+    __table_args__ = (
+        _one_of("category", CATEGORIES),
+        ForeignKeyConstraint(
+            ["round_id", "site_id", "segment_id"],
+            ["core_segment.round_id", "core_segment.site_id", "core_segment.segment_id"],
+        ),
+        _loaded_by_run(),
+    )
+
+    round_id: Mapped[str] = mapped_column(String, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String, primary_key=True)
+    segment_id: Mapped[str] = mapped_column(String, primary_key=True)
+    coder: Mapped[str] = mapped_column(String, primary_key=True)
+    category: Mapped[str] = mapped_column(String)
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    codebook_version: Mapped[str] = mapped_column(String)
+    run_id: Mapped[str] = mapped_column(String)
+
+
+class CoderAgreement(Base):
+    """Agreement of a pair of coders on one theme (or `all`) in one partition (migration 0003).
+
+    Kappa and alpha are null where undefined; the view adds the low-alpha warning.
+    """
+
+    __tablename__ = "core_coder_agreement"
+    __table_args__ = (
+        CheckConstraint("n_segments >= 0", name="n_segments"),
+        CheckConstraint(
+            "percent_agreement >= 0 AND percent_agreement <= 100", name="percent_agreement"
+        ),
+        _loaded_by_run(),
+    )
+
+    round_id: Mapped[str] = mapped_column(String, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String, primary_key=True)
+    coder_a: Mapped[str] = mapped_column(String, primary_key=True)
+    coder_b: Mapped[str] = mapped_column(String, primary_key=True)
+    theme_code: Mapped[str] = mapped_column(String, primary_key=True)
+    n_segments: Mapped[int] = mapped_column(Integer)
+    cohen_kappa: Mapped[float | None] = mapped_column(Float)
+    krippendorff_alpha: Mapped[float | None] = mapped_column(Float)
+    percent_agreement: Mapped[float | None] = mapped_column(Float)
+    run_id: Mapped[str] = mapped_column(String)

@@ -26,10 +26,13 @@ from schemas.tables import RoundInfo, SiteSubmission
 from warehouse.engine import begin_write
 from warehouse.models import (
     ActionPlanEntry,
+    CoderAgreement,
     QuarantineEntry,
     Round,
     Run,
     Segment,
+    SegmentCoding,
+    SegmentReview,
     SegmentTheme,
     SourceFile,
     SurveyFreeText,
@@ -53,6 +56,9 @@ class LoadCounts:
     quarantine: int
     segments: int
     segment_themes: int
+    segment_codings: int
+    segment_reviews: int
+    coder_agreement: int
     action_plan_entries: int
     theme_prevalence: int
     survey_item_summary: int
@@ -69,6 +75,8 @@ class _Target:
     frame: str
     table: Table
     columns: tuple[str, ...]
+    # Columns the frame holds as ISO 8601 text and the table as timestamps.
+    timestamps: tuple[str, ...] = ()
 
 
 def _columns(model: type, *excluded: str) -> tuple[str, ...]:
@@ -82,6 +90,14 @@ _STAMPED = ("id", "round_id", "site_id", "run_id")
 _TARGETS = (
     _Target("segments", Segment.__table__, _columns(Segment, *_STAMPED)),
     _Target("segment_themes", SegmentTheme.__table__, _columns(SegmentTheme, *_STAMPED)),
+    _Target("segment_codings", SegmentCoding.__table__, _columns(SegmentCoding, *_STAMPED)),
+    _Target(
+        "segment_reviews",
+        SegmentReview.__table__,
+        _columns(SegmentReview, *_STAMPED),
+        timestamps=("reviewed_at",),
+    ),
+    _Target("coder_agreement", CoderAgreement.__table__, _columns(CoderAgreement, *_STAMPED)),
     _Target("quarantine", QuarantineEntry.__table__, _columns(QuarantineEntry, *_STAMPED)),
     _Target("action_plan", ActionPlanEntry.__table__, _columns(ActionPlanEntry, *_STAMPED)),
     _Target("theme_prevalence", ThemePrevalence.__table__, _columns(ThemePrevalence, *_STAMPED)),
@@ -118,7 +134,7 @@ def replace_partition(
     lineage = {**partition, "run_id": run_id}
     source_files = _rows(submission, "source_files", _SOURCE_FILE_COLUMNS, lineage)
     rows = {
-        target.frame: _rows(submission, target.frame, target.columns, lineage)
+        target.frame: _rows(submission, target.frame, target.columns, lineage, target.timestamps)
         for target in _TARGETS
     }
     run = {**lineage, "loaded_at": loaded_at.astimezone(UTC)}
@@ -153,6 +169,9 @@ def replace_partition(
         quarantine=len(rows["quarantine"]),
         segments=len(rows["segments"]),
         segment_themes=len(rows["segment_themes"]),
+        segment_codings=len(rows["segment_codings"]),
+        segment_reviews=len(rows["segment_reviews"]),
+        coder_agreement=len(rows["coder_agreement"]),
         action_plan_entries=len(rows["action_plan"]),
         theme_prevalence=len(rows["theme_prevalence"]),
         survey_item_summary=len(rows["survey_item_summary"]),
@@ -161,12 +180,18 @@ def replace_partition(
 
 
 def _rows(
-    submission: SiteSubmission, name: str, columns: tuple[str, ...], lineage: dict[str, str]
+    submission: SiteSubmission,
+    name: str,
+    columns: tuple[str, ...],
+    lineage: dict[str, str],
+    timestamps: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """The frame's rows as plain Python values, stamped with the partition and run.
 
     A frame that lacks a column, or holds rows of another partition, is a bug upstream:
     loading it would silently blank a column or leak rows into the wrong partition.
+    `timestamps` columns are parsed as ISO 8601 in UTC (naive text counts as UTC), so
+    text that is not a time is refused before anything is written.
     """
     frame: pd.DataFrame = getattr(submission, name)
     missing = [column for column in columns if column not in frame.columns]
@@ -180,7 +205,14 @@ def _rows(
                     f"{name}: {strays} rows have a {key} other than {lineage[key]}, "
                     f"the partition being loaded"
                 )
-    records = frame.loc[:, list(columns)].astype(object).to_dict("records")
+    selected = frame.loc[:, list(columns)]
+    for column in timestamps:
+        try:
+            parsed = pd.to_datetime(selected[column], utc=True, format="ISO8601")
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {column} holds values that are not ISO 8601 times") from None
+        selected = selected.assign(**{column: parsed})
+    records = selected.astype(object).to_dict("records")
     return [
         {**{key: _plain(value) for key, value in record.items()}, **lineage} for record in records
     ]
@@ -190,6 +222,8 @@ def _plain(value: Any) -> Any:
     """pandas missing markers become NULL and numpy scalars Python ones, which drivers accept."""
     if pd.api.types.is_scalar(value) and pd.isna(value):
         return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -389,20 +423,30 @@ def read_source_file_status(engine: Engine) -> pd.DataFrame:
 def read_round_coding(
     engine: Engine, round_id: str, site_id: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A round's anonymised segments (with their category) and their theme codings.
+    """A round's anonymised segments (with their published category) and every coder's codings.
 
-    What the review exports are made from: the contract's views, as analysts see them.
+    What the review exports are made from and what an imported review is read against:
+    the contract's views, as analysts see them. The codings come from `segment_codings`
+    (the machine's rows and each person's, whichever is published), so a review keeps the
+    machine's coding as its baseline; callers pick the machine's with `is_machine`. A
+    warehouse migrated before that view existed has `segment_themes` only, where a reviewed
+    segment shows the published review instead of the machine's rows.
     """
     where = "round_id = :round_id" + (" AND site_id = :site_id" if site_id else "")
     parameters = {"round_id": round_id, "site_id": site_id}
     with engine.connect() as connection:
         if not _is_migrated(connection):
             raise LoadError("the warehouse holds nothing yet: materialise a round first")
+        codings = (
+            "segment_codings"
+            if inspect(connection).has_table("segment_codings")
+            else "segment_themes"
+        )
         segments = _frame(connection, f"SELECT * FROM segments WHERE {where}", parameters)
         themes = _frame(
             connection,
             "SELECT segment_id, theme_code, category, coder, confidence, codebook_version "
-            f"FROM segment_themes WHERE {where}",
+            f"FROM {codings} WHERE {where}",
             parameters,
         )
     return segments, themes
