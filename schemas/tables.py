@@ -263,12 +263,6 @@ class SiteSubmission:
     survey_free_text: pd.DataFrame = dataclasses.field(
         default_factory=lambda: empty(SurveyFreeText)
     )
-    segment_codings: pd.DataFrame = dataclasses.field(
-        default_factory=lambda: empty(SegmentCodings)
-    )
-    segment_reviews: pd.DataFrame = dataclasses.field(
-        default_factory=lambda: empty(SegmentReviews)
-    )
-    coder_agreement: pd.DataFrame = dataclasses.field(
-        default_factory=lambda: empty(CoderAgreement)
-    )
+    segment_codings: pd.DataFrame = dataclasses.field(default_factory=lambda: empty(SegmentCodings))
+    segment_reviews: pd.DataFrame = dataclasses.field(default_factory=lambda: empty(SegmentReviews))
+    coder_agreement: pd.DataFrame = dataclasses.field(default_factory=lambda: empty(CoderAgreement))
