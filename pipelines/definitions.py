@@ -10,7 +10,7 @@ import dagster as dg
 
 from assets.aggregate.assets import aggregated_submission
 from assets.anonymise.assets import anonymisation_gate, anonymised_submission
-from assets.code.assets import coded_submission
+from assets.code.assets import coded_submission, coder_agreement_check
 from assets.ingest.assets import ingested_submission
 from assets.load.assets import warehouse_partition
 from assets.validate.assets import (
@@ -41,7 +41,12 @@ def build_definitions() -> dg.Definitions:
     resources = from_environment()
     return dg.Definitions(
         assets=STAGES,
-        asset_checks=[anonymisation_gate, segments_expectations, survey_expectations],
+        asset_checks=[
+            anonymisation_gate,
+            segments_expectations,
+            survey_expectations,
+            coder_agreement_check,
+        ],
         jobs=[materialise_round_site],
         resources={
             **resources,

@@ -14,6 +14,7 @@ from pathlib import Path
 from dagster import ConfigurableResource, EnvVar
 from sqlalchemy import Engine
 
+from assets.code.embeddings import DEFAULT_STATIC_MODEL_DIR, StaticEmbedder, load_static_embedder
 from pipelines.restricted import restricted_folder
 from schemas.codebook import CODEBOOK_DIR, Codebook, codebook_path, latest_version, load_codebook
 from schemas.instruments import INSTRUMENTS_DIR, InstrumentRegistry
@@ -40,6 +41,20 @@ class StagingArea(ConfigurableResource):
         return Path(self.staging_dir)
 
 
+class ReviewStore(ConfigurableResource):
+    """People's reviewed codings, imported by `ariadne import-review` (`ARIADNE_REVIEWS_DIR`).
+
+    An input of the code stage like raw/: kept apart from the warehouse so a rerun of a
+    round recodes its segments and still publishes what people decided.
+    """
+
+    reviews_dir: str = "reviews"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.reviews_dir)
+
+
 class PseudonymKey(ConfigurableResource):
     """The secret behind every pseudonym: `ARIADNE_PSEUDONYM_KEY`, else a key file.
 
@@ -51,8 +66,10 @@ class PseudonymKey(ConfigurableResource):
     key_file: str = ".secrets/pseudonym.key"
 
     def secret(self) -> bytes:
-        if self.key:
-            return self.key.encode()
+        """The key's bytes, in a run or outside one (where an EnvVar field holds its name)."""
+        key = self.key.get_value() if isinstance(self.key, EnvVar) else self.key
+        if key:
+            return key.encode()
         path = Path(self.key_file)
         if not path.exists():
             restricted_folder(path.parent)
@@ -79,6 +96,20 @@ class Codebooks(ConfigurableResource):
     def load(self) -> Codebook:
         version = self.version or latest_version(CODEBOOK_DIR)
         return load_codebook(codebook_path(version, CODEBOOK_DIR))
+
+
+class EmbeddingModel(ConfigurableResource):
+    """The static sentence-embedding model the learnt coders read (`ARIADNE_EMBEDDING_MODEL_DIR`,
+    default `build/minilm-l6-v2-static` in the project, made by `ariadne prepare`)."""
+
+    model_dir: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.model_dir) if self.model_dir else DEFAULT_STATIC_MODEL_DIR
+
+    def embedder(self) -> StaticEmbedder:
+        return load_static_embedder(self.path)
 
 
 class Instruments(ConfigurableResource):
@@ -124,6 +155,7 @@ def from_environment() -> dict[str, ConfigurableResource]:
     return {
         "raw": RawSubmissions(**_from_env(raw_dir="ARIADNE_RAW_DIR")),
         "staging": StagingArea(**_from_env(staging_dir="ARIADNE_STAGING_DIR")),
+        "reviews": ReviewStore(**_from_env(reviews_dir="ARIADNE_REVIEWS_DIR")),
         "pseudonym_key": PseudonymKey(
             key=EnvVar("ARIADNE_PSEUDONYM_KEY")
             if os.environ.get("ARIADNE_PSEUDONYM_KEY")
@@ -133,6 +165,7 @@ def from_environment() -> dict[str, ConfigurableResource]:
         "warehouse": Warehouse(**_from_env(url="ARIADNE_WAREHOUSE_URL")),
         "codebooks": Codebooks(**_from_env(version="ARIADNE_CODEBOOK_VERSION")),
         "instruments": Instruments(),
+        "embedding_model": EmbeddingModel(**_from_env(model_dir="ARIADNE_EMBEDDING_MODEL_DIR")),
         "disclosure": Disclosure(**{k: int(v) for k, v in threshold.items()}),
         "anonymiser": AnonymiserSettings(**{k: int(v) for k, v in processes.items()}),
         "data_docs": DataDocs(**_from_env(data_docs_dir="ARIADNE_DATA_DOCS_DIR")),

@@ -14,6 +14,7 @@ examples alone, so its thresholds are versioned with the examples they were set 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,20 @@ class Categories(_Frozen):
     cues: tuple[CategoryCues, ...]
 
 
+class TrainingSet(_Frozen):
+    """A file of labelled segments the machine coders learn from, beside the codebook.
+
+    `path` is relative to the codebook's folder; `sha256` pins its content, so a coding that
+    records this codebook version was learnt from exactly these segments. The file follows
+    the labelled-set format of tests/coder_eval (assets/code/evaluation.load_eval_set).
+    """
+
+    path: str = Field(
+        pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*\.yaml$"
+    )
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class SemanticSettings(_Frozen):
     """How the semantic coder decides: probabilities at or above a threshold are assigned.
 
@@ -136,7 +151,8 @@ class SemanticSettings(_Frozen):
     `regularisation` is the inverse strength C of the logistic regressions trained on
     the examples: smaller trusts the few examples less. `neutral_examples` are minutes
     sentences that carry no theme at all (procedure, housekeeping), so that "none" is
-    something the coder has seen.
+    something the coder has seen. `training_sets` (from v3) are labelled segments written
+    for training, never the evaluation set's.
     """
 
     theme_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
@@ -144,12 +160,31 @@ class SemanticSettings(_Frozen):
     category_threshold: float = Field(default=0.5, ge=0.0, lt=1.0)
     regularisation: float = Field(default=1.0, gt=0.0)
     neutral_examples: tuple[str, ...] = ()
+    training_sets: tuple[TrainingSet, ...] = ()
+
+
+class CombinedSettings(_Frozen):
+    """How the combined coder (assets/code/combined.py) decides, from v3.
+
+    It learns from the same rows as the semantic coder, over more features: the embedding
+    and rule scores, standardised and scaled by `dense_weight`, beside the words and word
+    pairs of the text (tf-idf, those in at least `min_word_count` training texts).
+    `regularisation` is its regressions' inverse strength C, `theme_threshold` (or a code's
+    entry in `thresholds`) the probability at or above which a theme is assigned.
+    """
+
+    theme_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    thresholds: dict[str, float] = {}
+    regularisation: float = Field(default=1.0, gt=0.0)
+    dense_weight: float = Field(default=1.0, gt=0.0)
+    min_word_count: int = Field(default=2, ge=1)
 
 
 class Codebook(_Frozen):
     version: str = Field(pattern=rf"^{VERSION_PATTERN}$")
     min_score: float = Field(default=1.0, gt=0.0)
     semantic: SemanticSettings | None = None
+    combined: CombinedSettings | None = None
     themes: tuple[Theme, ...]
     categories: Categories
 
@@ -253,6 +288,37 @@ def _problems(codebook: Codebook, path: Path) -> list[str]:
     problems += _category_problems(codebook.categories)
     if codebook.semantic is not None:
         problems += _semantic_problems(codebook, codebook.semantic)
+        problems += _training_set_problems(codebook.semantic, path.parent)
+    if codebook.combined is not None:
+        if codebook.semantic is None:
+            problems.append("combined: needs the `semantic:` settings and examples it learns from")
+        problems += [
+            f"combined.thresholds.{code}: not a theme of this codebook, or not between 0 and 1"
+            for code, value in codebook.combined.thresholds.items()
+            if code not in codebook.theme_codes or not 0.0 < value < 1.0
+        ]
+    return problems
+
+
+def training_set_path(training_set: TrainingSet, codebook_dir: Path) -> Path:
+    return Path(codebook_dir) / training_set.path
+
+
+def _training_set_problems(semantic: SemanticSettings, codebook_dir: Path) -> list[str]:
+    """Each training file must exist with the content its hash pins: a version never drifts."""
+    problems = []
+    for number, training_set in enumerate(semantic.training_sets):
+        place = f"semantic.training_sets[{number}] ({training_set.path})"
+        try:
+            content = training_set_path(training_set, codebook_dir).read_bytes()
+        except OSError as error:
+            problems.append(f"{place}: cannot be read ({error.strerror})")
+            continue
+        if hashlib.sha256(content).hexdigest() != training_set.sha256:
+            problems.append(
+                f"{place}: content differs from its sha256: a changed training set "
+                "needs a new codebook version"
+            )
     return problems
 
 

@@ -27,6 +27,7 @@ from schemas.tables import (
     CodedSegments,
     Quarantine,
     RoundInfo,
+    SegmentCodings,
     SegmentThemes,
     SiteSubmission,
     SourceFiles,
@@ -182,7 +183,9 @@ def coded_submission(
     Speakers are pseudonyms; `attendees` holds made-up names that must never reach the
     warehouse. `minutes_sha256` stands for a version of the minutes file: its segments'
     text and ids follow it, as they would after a site resubmits corrected minutes.
-    `actions` maps action_id to status. Each call returns frames of its own to modify.
+    `actions` maps action_id to status. `segment_codings` holds every row of
+    `segment_themes`, as the pipeline's always holds the published machine rows and each
+    person's. Each call returns frames of its own to modify.
     """
     actions = tuple(actions.items()) if isinstance(actions, dict) else actions
     built = _validated_submission(round_id, site_id, minutes_sha256, actions, reviews, title)
@@ -241,25 +244,22 @@ def _validated_submission(
         ],
     )
     themes = [
-        (f"m1-{version}", "stigma", "barrier", "rules", 0.9),
-        (f"m1-{version}", "pandemic-impact", "barrier", "rules", 0.6),
-        (f"m2-{version}", "education-mediation-digital", "progress", "rules", 0.8),
-        (f"m3-{version}", "diversified-care-offer", "solution", "rules", 0.7),
-        ("s1", "stigma", "barrier", "rules", 0.5),
-        ("s2", "education-mediation-digital", "solution", "rules", 0.75),
+        (f"m1-{version}", "stigma", "barrier", "rules-v1", 0.9),
+        (f"m1-{version}", "pandemic-impact", "barrier", "rules-v1", 0.6),
+        (f"m2-{version}", "education-mediation-digital", "progress", "rules-v1", 0.8),
+        (f"m3-{version}", "diversified-care-offer", "solution", "rules-v1", 0.7),
+        ("s1", "stigma", "barrier", "rules-v1", 0.5),
+        ("s2", "education-mediation-digital", "solution", "rules-v1", 0.75),
         ("s2", "education-mediation-digital", "solution", "reviewer-2", 1.0),
     ]
+    theme_rows = pd.DataFrame(
+        [(f"{site_id}-{segment}", *rest, "1.0.0") for segment, *rest in themes],
+        columns=["segment_id", "theme_code", "category", "coder", "confidence", "codebook_version"],
+    )
     frames = {
         "segments": segments,
-        "segment_themes": SegmentThemes.validate(
-            pd.DataFrame(
-                [(f"{site_id}-{segment}", *rest, "1.0.0") for segment, *rest in themes],
-                columns=[
-                    "segment_id", "theme_code", "category", "coder", "confidence",
-                    "codebook_version",
-                ],
-            )
-        ),
+        "segment_themes": SegmentThemes.validate(theme_rows),
+        "segment_codings": SegmentCodings.validate(theme_rows.copy()),
         "source_files": frame(
             SourceFiles,
             "source_file source_sha256 source_kind status n_records n_rejected n_withdrawn",

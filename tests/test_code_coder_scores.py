@@ -22,15 +22,12 @@ def evaluation():
     return evaluate_coders(load_eval_set().head(60), codebook, load_static_embedder())
 
 
-def test_each_coder_and_their_union_is_scored(evaluation) -> None:
+def test_each_coder_and_their_combination_is_scored(evaluation) -> None:
     scores = evaluation.scores
     assert list(scores) == ["rules", "semantic", "combined"]
     assert all(score.n_segments == 60 for score in scores.values())
-    # The combined coder gives every theme either coder gives: it can only find more.
-    assert scores["combined"].micro_recall >= max(
-        scores["rules"].micro_recall, scores["semantic"].micro_recall
-    )
-    assert scores["combined"].category_accuracy == scores["rules"].category_accuracy
+    # Three different coders: their decisions differ somewhere on 60 segments.
+    assert len({round(score.micro_f1, 6) for score in scores.values()}) > 1
 
 
 def test_agreement_is_with_the_person_who_labelled_the_set(evaluation) -> None:

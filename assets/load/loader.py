@@ -420,36 +420,44 @@ def read_source_file_status(engine: Engine) -> pd.DataFrame:
         return _frame(connection, query)
 
 
-def read_round_coding(
-    engine: Engine, round_id: str, site_id: str | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A round's anonymised segments (with their published category) and every coder's codings.
+@dataclasses.dataclass(frozen=True)
+class RoundCoding:
+    """A round's segments with every coder's codings and the published ones, from the views.
 
-    What the review exports are made from and what an imported review is read against:
-    the contract's views, as analysts see them. The codings come from `segment_codings`
-    (the machine's rows and each person's, whichever is published), so a review keeps the
-    machine's coding as its baseline; callers pick the machine's with `is_machine`. A
-    warehouse migrated before that view existed has `segment_themes` only, where a reviewed
-    segment shows the published review instead of the machine's rows.
+    `segments` carry their published category; `codings` are `segment_codings` (the machine
+    coders' rows and each person's), which a review keeps as its baseline (callers pick the
+    machine's with `is_machine`); `published` are `segment_themes`.
+    """
+
+    segments: pd.DataFrame
+    codings: pd.DataFrame
+    published: pd.DataFrame
+
+
+def read_round_coding(engine: Engine, round_id: str, site_id: str | None = None) -> RoundCoding:
+    """What the review exports are made from and what an imported review is read against:
+    the contract's views, as analysts see them.
+
+    A warehouse not loaded since migration 0003 has no `segment_codings`; its
+    `segment_themes` stand in for every coder's rows.
     """
     where = "round_id = :round_id" + (" AND site_id = :site_id" if site_id else "")
     parameters = {"round_id": round_id, "site_id": site_id}
+    columns = "segment_id, theme_code, category, coder, confidence, codebook_version"
     with engine.connect() as connection:
         if not _is_migrated(connection):
             raise LoadError("the warehouse holds nothing yet: materialise a round first")
-        codings = (
-            "segment_codings"
-            if inspect(connection).has_table("segment_codings")
-            else "segment_themes"
-        )
+        has_codings = inspect(connection).has_table("segment_codings")
         segments = _frame(connection, f"SELECT * FROM segments WHERE {where}", parameters)
-        themes = _frame(
-            connection,
-            "SELECT segment_id, theme_code, category, coder, confidence, codebook_version "
-            f"FROM {codings} WHERE {where}",
-            parameters,
+        published = _frame(
+            connection, f"SELECT {columns} FROM segment_themes WHERE {where}", parameters
         )
-    return segments, themes
+        codings = (
+            _frame(connection, f"SELECT {columns} FROM segment_codings WHERE {where}", parameters)
+            if has_codings
+            else published
+        )
+    return RoundCoding(segments, codings, published)
 
 
 def _is_migrated(connection: Connection) -> bool:

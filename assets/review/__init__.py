@@ -17,14 +17,16 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assets.aggregate.summaries import UNKNOWN_GROUP
-from assets.code.coder import CODER
+from assets.code.coder import CODER as RULES_CODER
+from assets.code.combined import CODER as COMBINED_CODER
+from assets.code.semantic import CODER as SEMANTIC_CODER
 from schemas.codebook import CONTRACT_THEME_CODES, Codebook
 from schemas.contract import ROLES
 from schemas.tables import SegmentThemes
 
 # The coding methods whose rows in segment_themes are the machine's; any other coder is a
 # person. A method may name a variant after a colon (`semantic-v1:<embedder>`).
-MACHINE_CODERS: frozenset[str] = frozenset({CODER})
+MACHINE_CODERS: frozenset[str] = frozenset({RULES_CODER, SEMANTIC_CODER, COMBINED_CODER})
 
 # Excel keeps at most this many characters (UTF-16 code units) in a cell.
 EXCEL_CELL_LIMIT = 32_767
@@ -80,7 +82,8 @@ def is_machine(coder: str, machine_coders: Collection[str]) -> bool:
 
 
 def machine_rows(segment_themes: pd.DataFrame, machine_coders: Collection[str]) -> pd.DataFrame:
-    return segment_themes[[is_machine(coder, machine_coders) for coder in segment_themes["coder"]]]
+    mask = segment_themes["coder"].map(lambda coder: is_machine(coder, machine_coders))
+    return segment_themes[mask.astype(bool)]
 
 
 def theme_codes_in_order(codebook: Codebook) -> list[str]:

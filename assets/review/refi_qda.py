@@ -2,7 +2,9 @@
 
 Researchers open the machine's coding in NVivo, ATLAS.ti, MAXQDA or QualCoder, code beside
 it under their own pseudonymous user, and export the project again; the import reads their
-codings back as segment_themes rows, for comparison with the machine's.
+codings back as segment_themes rows, for comparison with the machine's. The machine's
+codings are the published machine coder's (`assets.review.codings`), not every machine
+coder's that ran.
 
 Layout. Each site's source file becomes one TextSource whose plain text is its anonymised
 segments in reading order, joined by SEPARATOR. Each segment is one PlainTextSelection,
@@ -25,7 +27,7 @@ import uuid
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 
@@ -42,6 +44,7 @@ from assets.review import (
     theme_codes_in_order,
     top_level_codes,
 )
+from assets.review.codings import ReviewImport, reviewed_table, shown_codings
 from schemas.codebook import Codebook, SubCode, Theme
 from schemas.contract import CATEGORIES
 
@@ -123,16 +126,21 @@ def export_project_qdpx(
     """Write a round's coded segments as a REFI-QDA project (`.qdpx`).
 
     `segments` follows CodedSegments (anonymised, with the machine's category),
-    `segment_themes` follows SegmentThemes. Rows by `machine_coders` become codings by the
-    user "machine"; any other coder's rows become codings by a user of that (pseudonymous)
-    name. Each segment also carries its category as a coding of the category code.
+    `segment_themes` follows SegmentThemes (segment_codings: every coder's rows). The
+    published machine coder's rows become codings by the user "machine", other machine
+    coders' are left out; any other coder's rows become codings by a user of that
+    (pseudonymous) name. Each segment also carries its category as a coding of the category code.
     `created` stamps the project and its codings; left out, no timestamp is written.
     """
     require_anonymised(segments)
     in_round = segments[segments["round_id"] == round_id]
     if in_round.empty:
         raise ValueError(f"no segments of round {round_id!r} to export")
-    themes = segment_themes[segment_themes["segment_id"].isin(set(in_round["segment_id"]))]
+    themes = shown_codings(
+        segment_themes[segment_themes["segment_id"].isin(set(in_round["segment_id"]))],
+        in_round,
+        machine_coders,
+    )
     unknown = sorted(set(themes["theme_code"]) - set(codebook.theme_codes))
     if unknown:
         raise ValueError(f"theme codes not in codebook {codebook.version}: {', '.join(unknown)}")
@@ -201,32 +209,53 @@ def export_project_qdpx(
     _write_zip(Path(path), members)
 
 
-def import_project_qdpx(path: Path, segments: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+def import_project_qdpx(
+    path: Path,
+    segments: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    coder_name: Callable[[str], str] = lambda name: name,
+) -> ReviewImport:
     """The people's codings in a `.qdpx` exported by `export_project_qdpx` and coded in a tool.
 
-    Returns SegmentThemes rows, one per (segment_id, theme_code, coder): the coder is the
-    REFI user's name; a selection inside one segment codes that segment, one spanning
-    several codes each. A sub-code counts as its theme. The category is the one the person
-    coded on the segment (several: the codebook's precedence decides), else the machine's.
-    Codings by the user "machine", and codings of a whole source rather than a selection,
-    are left out. Raises QdpxError naming file, element and reason for anything that cannot
-    be mapped back safely.
+    `codings` holds SegmentThemes rows, one per (segment_id, theme_code, coder); `reviewed`
+    every (segment_id, coder) a person coded with a theme or a category alone, with that
+    category, so a segment coded with a category only counts as reviewed without a theme.
+    The coder is `coder_name` of the REFI user's name (the caller pseudonymises it there).
+    A selection inside one segment codes that segment, one spanning several codes each. A
+    sub-code counts as its theme. The category is the one the person coded on the segment
+    (several: the codebook's precedence decides), else the segment's. Codings by the user
+    "machine", and codings of a whole source rather than a selection, are left out. Raises
+    QdpxError naming file, element and reason for anything that cannot be mapped back
+    safely, so `problems` is always empty.
     """
     path = Path(path)
     with _open_archive(path) as archive:
         found = _codings_by_person(path, archive, _sources(segments), codebook)
+    coders = {name: coder_name(name) for name in sorted({name for _, name in found})}
+    # Two users may be one coder (a name, and the pseudonym an earlier import gave it).
+    by_coder: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+    for (segment_id, name), (themes, categories) in found.items():
+        coded_themes, coded_categories = by_coder.setdefault(
+            (segment_id, coders[name]), (set(), set())
+        )
+        coded_themes |= themes
+        coded_categories |= categories
     machine_category = dict(zip(segments["segment_id"], segments["category"], strict=True))
-    rows = []
-    for (segment_id, coder), (themes, categories) in found.items():
+    rows, reviewed = [], []
+    for (segment_id, coder), (themes, categories) in sorted(by_coder.items()):
         category = next(
             (code for code in codebook.categories.precedence if code in categories),
             machine_category[segment_id],
         )
+        reviewed.append((segment_id, coder, category))
         rows += [
             {"segment_id": segment_id, "theme_code": theme, "category": category, "coder": coder}
             for theme in themes
         ]
-    return human_codings(rows, codebook)
+    return ReviewImport(
+        codings=human_codings(rows, codebook), reviewed=reviewed_table(reviewed), problems=[]
+    )
 
 
 def _q(tag: str) -> str:

@@ -2,10 +2,11 @@
 
 For reviewers without a QDA tool. They read a segment and its machine themes and category,
 then write `accept` (y/n), themes to reject or add, a category override and their name.
-Their reviewer's themes are the machine's, minus `reject_themes`, plus `add_themes`; the
-category is the override, else the machine's. A row with none of these filled was not
-reviewed. A row that cannot be read is reported with its sheet, row and reason, and the
-other rows still import.
+The machine's coding shown is the published machine coder's (`assets.review.codings`), and
+the import judges the reviewer against those same rows: their themes are the machine's,
+minus `reject_themes`, plus `add_themes`; the category is the override, else the segment's.
+A row with none of these filled was not reviewed. A row that cannot be read is reported
+with its sheet, row and reason, and the other rows still import.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import NamedTuple
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
@@ -24,13 +24,13 @@ from assets.review import (
     MACHINE_CODERS,
     group_of,
     human_codings,
-    machine_rows,
     reading_order,
     require_anonymised,
     theme_codes_in_order,
     top_level_codes,
     write_row,
 )
+from assets.review.codings import ReviewImport, published_machine_rows, reviewed_table
 from schemas.codebook import Codebook
 from schemas.contract import CATEGORIES
 
@@ -59,19 +59,6 @@ class ReviewError(ValueError):
     """A review workbook that cannot be read at all: names the file and the reason."""
 
 
-class ReviewImport(NamedTuple):
-    """What a filled-in review spreadsheet yields.
-
-    `codings` follows SegmentThemes; `reviewed` lists (segment_id, coder) for every
-    segment a reviewer judged, including those left with no theme, which `codings` cannot
-    show; `problems` names each row that was not imported, with its sheet, row and reason.
-    """
-
-    codings: pd.DataFrame
-    reviewed: pd.DataFrame
-    problems: list[str]
-
-
 def export_review_xlsx(
     segments: pd.DataFrame,
     segment_themes: pd.DataFrame,
@@ -82,12 +69,13 @@ def export_review_xlsx(
 ) -> None:
     """Write the review workbook: a `review` sheet, one row per segment, and the codebook.
 
-    `segments` follows CodedSegments (anonymised, with the machine's category); only the
-    rows of `machine_coders` in `segment_themes` are shown as the machine's themes.
+    `segments` follows CodedSegments (anonymised, with the machine's category);
+    `segment_themes` holds the round's codings (segment_codings: every coder's rows), of
+    which the published machine coder's are shown as the machine's themes.
     """
     require_anonymised(segments)
     order = theme_codes_in_order(codebook)
-    machine = machine_rows(segment_themes, machine_coders)
+    machine = published_machine_rows(segment_themes, segments, machine_coders)
     themes_of = machine.groupby("segment_id")["theme_code"].agg(
         lambda codes: ", ".join(sorted(set(codes), key=order.index))
     )
@@ -143,17 +131,19 @@ def import_review_xlsx(
 ) -> ReviewImport:
     """Read a filled-in review workbook back as the reviewers' codings.
 
-    The baseline is the machine's coding as it stands in `segment_themes`, not the sheet's
-    own machine_themes column (which a reviewer may have edited). `coder_name` turns the
-    reviewer column into the coder (the caller pseudonymises it there).
+    The baseline is the published machine coder's rows in `segment_themes`, as the export
+    showed them, not the sheet's own machine_themes column (which a reviewer may have
+    edited). `coder_name` turns the reviewer column into the coder (the caller pseudonymises
+    it there). Each reviewed segment is in `reviewed` with the reviewer's category.
     """
     path = Path(path)
     machine_category = dict(zip(segments["segment_id"], segments["category"], strict=True))
-    machine = machine_rows(segment_themes, machine_coders)
+    machine = published_machine_rows(segment_themes, segments, machine_coders)
     machine_themes = machine.groupby("segment_id")["theme_code"].agg(set).to_dict()
     codes = top_level_codes(codebook)
     rows: list[dict[str, str]] = []
     reviewed: dict[tuple[str, str], int] = {}
+    categories: dict[tuple[str, str], str] = {}
     problems: list[str] = []
     for number, cells in _review_rows(path):
         accept, reviewer = cells["accept"].casefold(), cells["reviewer"]
@@ -193,13 +183,14 @@ def import_review_xlsx(
             continue
         reviewed[(segment_id, coder)] = number
         category = override or machine_category[segment_id]
+        categories[(segment_id, coder)] = category
         rows += [
             {"segment_id": segment_id, "theme_code": theme, "category": category, "coder": coder}
             for theme in (baseline - reject) | add
         ]
     return ReviewImport(
         codings=human_codings(rows, codebook),
-        reviewed=pd.DataFrame(sorted(reviewed), columns=["segment_id", "coder"]),
+        reviewed=reviewed_table((*pair, category) for pair, category in categories.items()),
         problems=problems,
     )
 
