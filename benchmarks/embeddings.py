@@ -40,10 +40,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import spacy
 from sklearn.metrics import cohen_kappa_score
 
 from assets.code.coder import rule_coder
+from assets.code.combined import CombinedCoder
 from assets.code.embeddings import (
     Embedder,
     TransformerEmbedder,
@@ -418,6 +420,13 @@ def main() -> None:
     }
     jobs |= {name: (lambda e=embedder: e.embed(cleaned)) for name, embedder in embedders.items()}
     jobs[f"{HYBRID}, rule-undecided only"] = lambda: embedders[HYBRID].embed(undecided_texts)
+    # What the code stage runs since codebook v3: static embedding, rules, tf-idf, regressions.
+    published = load_codebook(codebook_path("v3", CODEBOOK_DIR))
+    combined = CombinedCoder(published, embedders["static model2vec"])
+    frame = pd.DataFrame(
+        {"text": texts, "source_kind": "minutes", "item_id": None, "is_action": False}
+    )
+    jobs["combined coder (codebook v3, all of it)"] = lambda: combined.code(frame)
     list(nlp.pipe(texts[:50]))  # warm-up: first calls allocate and compile
     for embedder in embedders.values():
         embedder.embed(cleaned[:50])
