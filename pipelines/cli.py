@@ -274,6 +274,7 @@ def export_review(round_id: str, site_id: str | None, out_dir: Path) -> int:
         resources["codebooks"].load(),
         round_id,
         published=coding.published,
+        reviews=coding.reviews,
     )
     for path in paths:
         print(path)

@@ -337,3 +337,66 @@ def test_a_qdpx_coded_by_a_person_arrives_as_their_coding(
     )
     assert files_naming([space.reviews, space.dagster_home], QDA_CODER) == []
     assert "kowalczyk" not in folded(warehouse_text(space))
+
+
+def _project(path: Path) -> ET.Element:
+    with zipfile.ZipFile(path) as archive:
+        return ET.fromstring(archive.read("project.qde"))
+
+
+def _codings_by_user(root: ET.Element) -> dict[str, dict[str, tuple[str, str, frozenset]]]:
+    """Per user name, per segment: the selection's offsets and the codes that user gave it."""
+    users = {user.get("guid"): user.get("name") for user in root.iterfind("q:Users/q:User", NS)}
+    found: dict[str, dict[str, tuple[str, str, frozenset]]] = {}
+    for selection in root.iter(f"{{{PROJECT_NS}}}PlainTextSelection"):
+        codes: dict[str, set[str]] = {}
+        for coding in selection.iterfind("q:Coding", NS):
+            target = coding.find("q:CodeRef", NS).get("targetGUID")
+            codes.setdefault(users[coding.get("creatingUser")], set()).add(target)
+        for user, targets in codes.items():
+            found.setdefault(user, {})[selection.get("name")] = (
+                selection.get("startPosition"),
+                selection.get("endPosition"),
+                frozenset(targets),
+            )
+    return found
+
+
+def test_the_sample_rounds_qdpx_validates_and_comes_back_with_every_coding_in_place(
+    space: Space, shared_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Export the sample site, let a person take over every machine coding in their tool,
+    import it: after the rerun, the next export shows the person's codings on the same
+    selections, at the same offsets, with the same codes."""
+    import xmlschema
+
+    first = space.exports / "round-trip-1"
+    assert cli.main(["export-review", "--round", ROUND, "--site", SITE, "--out", str(first)]) == 0
+    exported = first / f"{ROUND}.qdpx"
+    schema = xmlschema.XMLSchema(shared_dir / "refi-qda" / "Project.xsd")
+    with zipfile.ZipFile(exported) as archive:
+        schema.validate(archive.read("project.qde").decode("utf-8"))
+    root = _project(exported)
+    machine = _codings_by_user(root)["machine"]
+    assert len(machine) == len(space.categories())  # every segment has at least its category
+
+    person = "Thandiwe Mokoena-Lindqvist"
+    next(u for u in root.iterfind("q:Users/q:User", NS) if u.get("name") == "machine").set(
+        "name", person
+    )
+    with zipfile.ZipFile(exported) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["project.qde"] = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    taken_over = space.root / "taken-over.qdpx"
+    with zipfile.ZipFile(taken_over, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    capsys.readouterr()
+    assert cli.main(["import-review", str(taken_over), "--round", ROUND]) == 0
+    # Earlier tests' reviewers travel in the project too: they come back unchanged.
+    assert f"{ROUND} / {SITE}: {len(machine)} segments reviewed by" in capsys.readouterr().out
+
+    second = space.exports / "round-trip-2"
+    assert cli.main(["export-review", "--round", ROUND, "--site", SITE, "--out", str(second)]) == 0
+    assert _codings_by_user(_project(second / f"{ROUND}.qdpx"))[pseudonym(person)] == machine
+    assert files_naming([space.reviews, space.dagster_home, second], person) == []

@@ -426,12 +426,14 @@ class RoundCoding:
 
     `segments` carry their published category; `codings` are `segment_codings` (the machine
     coders' rows and each person's), which a review keeps as its baseline (callers pick the
-    machine's with `is_machine`); `published` are `segment_themes`.
+    machine's with `is_machine`); `published` are `segment_themes`; `reviews` are
+    `segment_reviews` (which segments each person reviewed, with their category).
     """
 
     segments: pd.DataFrame
     codings: pd.DataFrame
     published: pd.DataFrame
+    reviews: pd.DataFrame
 
 
 def read_round_coding(engine: Engine, round_id: str, site_id: str | None = None) -> RoundCoding:
@@ -439,7 +441,7 @@ def read_round_coding(engine: Engine, round_id: str, site_id: str | None = None)
     the contract's views, as analysts see them.
 
     A warehouse not loaded since migration 0003 has no `segment_codings`; its
-    `segment_themes` stand in for every coder's rows.
+    `segment_themes` stand in for every coder's rows, and it has no reviews.
     """
     where = "round_id = :round_id" + (" AND site_id = :site_id" if site_id else "")
     parameters = {"round_id": round_id, "site_id": site_id}
@@ -452,12 +454,19 @@ def read_round_coding(engine: Engine, round_id: str, site_id: str | None = None)
         published = _frame(
             connection, f"SELECT {columns} FROM segment_themes WHERE {where}", parameters
         )
-        codings = (
-            _frame(connection, f"SELECT {columns} FROM segment_codings WHERE {where}", parameters)
-            if has_codings
-            else published
-        )
-    return RoundCoding(segments, codings, published)
+        if has_codings:
+            codings = _frame(
+                connection, f"SELECT {columns} FROM segment_codings WHERE {where}", parameters
+            )
+            reviews = _frame(
+                connection,
+                f"SELECT segment_id, coder, category FROM segment_reviews WHERE {where}",
+                parameters,
+            )
+        else:
+            codings = published
+            reviews = pd.DataFrame(columns=["segment_id", "coder", "category"])
+    return RoundCoding(segments, codings, published, reviews)
 
 
 def _is_migrated(connection: Connection) -> bool:

@@ -121,6 +121,7 @@ def export_project_qdpx(
     *,
     round_id: str,
     created: datetime | None = None,
+    reviews: pd.DataFrame | None = None,
     machine_coders: Collection[str] = MACHINE_CODERS,
 ) -> None:
     """Write a round's coded segments as a REFI-QDA project (`.qdpx`).
@@ -130,7 +131,10 @@ def export_project_qdpx(
     published machine coder's rows become codings by the user "machine", other machine
     coders' are left out; any other coder's rows become codings by a user of that
     (pseudonymous) name. Each segment also carries its category as a coding of the category code.
-    `created` stamps the project and its codings; left out, no timestamp is written.
+    `reviews` (segment_reviews: segment_id, coder, category) adds each reviewer's category
+    on every segment they reviewed, also those they left without a theme, so a project
+    coded in a tool and imported comes back whole. `created` stamps the project and its
+    codings; left out, no timestamp is written.
     """
     require_anonymised(segments)
     in_round = segments[segments["round_id"] == round_id]
@@ -144,7 +148,15 @@ def export_project_qdpx(
     unknown = sorted(set(themes["theme_code"]) - set(codebook.theme_codes))
     if unknown:
         raise ValueError(f"theme codes not in codebook {codebook.version}: {', '.join(unknown)}")
-    humans = sorted({coder for coder in themes["coder"] if not is_machine(coder, machine_coders)})
+    reviewed = (
+        reviews[reviews["segment_id"].isin(set(in_round["segment_id"]))]
+        if reviews is not None
+        else pd.DataFrame(columns=["segment_id", "coder", "category"])
+    )
+    humans = sorted(
+        {coder for coder in themes["coder"] if not is_machine(coder, machine_coders)}
+        | set(reviewed["coder"])
+    )
     users = {name: guid("user", name) for name in [MACHINE_USER, *humans]}
     stamp = {"creationDateTime": created.isoformat()} if created else {}
     sources = _sources(in_round)
@@ -167,7 +179,7 @@ def export_project_qdpx(
         )
     project.append(_cases(in_round, sources))
 
-    codings = _codings(in_round, themes, codebook, machine_coders)
+    codings = _codings(in_round, themes, reviewed, codebook, machine_coders)
     sources_element = ET.SubElement(project, "Sources")
     for source in sources:
         element = ET.SubElement(
@@ -353,6 +365,7 @@ def _cases(segments: pd.DataFrame, sources: list[_Source]) -> ET.Element:
 def _codings(
     segments: pd.DataFrame,
     themes: pd.DataFrame,
+    reviews: pd.DataFrame,
     codebook: Codebook,
     machine_coders: Collection[str],
 ) -> dict[str, list[tuple[str, str]]]:
@@ -365,6 +378,10 @@ def _codings(
         codings[row.segment_id].add((user, code_guid(codebook, row.theme_code)))
         if user != MACHINE_USER:
             codings[row.segment_id].add((user, category_guid(codebook, row.category)))
+    for segment_id, coder, category in reviews[["segment_id", "coder", "category"]].itertuples(
+        index=False
+    ):
+        codings[segment_id].add((coder, category_guid(codebook, category)))
     return {
         segment_id: sorted(pairs, key=lambda pair: (pair[0] != MACHINE_USER, pair))
         for segment_id, pairs in codings.items()

@@ -28,12 +28,14 @@ def export_round(
     round_id: str,
     *,
     published: pd.DataFrame | None = None,
+    reviews: pd.DataFrame | None = None,
     created: datetime | None = None,
 ) -> list[Path]:
     """The review spreadsheet, the REFI-QDA project and codebook, and the framework matrix.
 
     `codings` are the round's segment_codings (every coder's rows; a warehouse from before
-    that view: its segment_themes), `published` its segment_themes, which the matrix shows.
+    that view: its segment_themes), `published` its segment_themes, which the matrix shows,
+    `reviews` its segment_reviews, whose categories the REFI-QDA project carries.
     Without it, the matrix shows `published_coding` of the codings.
     """
     if segments.empty:
@@ -47,7 +49,13 @@ def export_round(
     }
     export_review_xlsx(segments, codings, codebook, paths["review"])
     export_project_qdpx(
-        segments, codings, codebook, paths["project"], round_id=round_id, created=created
+        segments,
+        codings,
+        codebook,
+        paths["project"],
+        round_id=round_id,
+        created=created,
+        reviews=reviews,
     )
     export_codebook_qdc(codebook, paths["codebook"])
     if published is None:
