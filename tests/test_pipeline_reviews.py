@@ -129,6 +129,17 @@ def files_naming(folders: list[Path], name: str) -> list[str]:
     return hits
 
 
+def with_project(exported: Path, root: ET.Element, target: Path) -> Path:
+    """A copy of an exported .qdpx whose project.qde is `root`, as a QDA tool saves it."""
+    with zipfile.ZipFile(exported) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["project.qde"] = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return target
+
+
 def warehouse_text(space: Space) -> str:
     tables = space.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
     return "\n".join(space.query(f'SELECT * FROM "{table}"').to_csv() for table in tables["name"])
@@ -286,9 +297,7 @@ def test_a_qdpx_coded_by_a_person_arrives_as_their_coding(
     categories = space.categories()
     codebook = load_codebook(codebook_path(latest_version(CODEBOOK_DIR), CODEBOOK_DIR))
     exported = out / f"{ROUND}.qdpx"
-    with zipfile.ZipFile(exported) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    root = ET.fromstring(members["project.qde"])
+    root = _project(exported)
     # A segment nobody has reviewed yet: every one of its rows is the machine's.
     selection = next(
         s
@@ -318,11 +327,7 @@ def test_a_qdpx_coded_by_a_person_arrives_as_their_coding(
     )
     ET.SubElement(coding, f"{{{PROJECT_NS}}}CodeRef", targetGUID=code_guid(codebook, theme))
     source.insert(0, mine)
-    members["project.qde"] = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    coded = space.root / "coded.qdpx"
-    with zipfile.ZipFile(coded, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    coded = with_project(exported, root, space.root / "coded.qdpx")
     capsys.readouterr()
 
     assert cli.main(["import-review", str(coded), "--round", ROUND]) == 0
@@ -384,13 +389,7 @@ def test_the_sample_rounds_qdpx_validates_and_comes_back_with_every_coding_in_pl
     next(u for u in root.iterfind("q:Users/q:User", NS) if u.get("name") == "machine").set(
         "name", person
     )
-    with zipfile.ZipFile(exported) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    members["project.qde"] = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    taken_over = space.root / "taken-over.qdpx"
-    with zipfile.ZipFile(taken_over, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    taken_over = with_project(exported, root, space.root / "taken-over.qdpx")
     capsys.readouterr()
     assert cli.main(["import-review", str(taken_over), "--round", ROUND]) == 0
     # Earlier tests' reviewers travel in the project too: they come back unchanged.
