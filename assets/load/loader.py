@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, delete, insert, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from schemas.tables import RoundInfo, SiteSubmission
 from warehouse.engine import begin_write
@@ -44,7 +44,11 @@ SUPERSEDED = "superseded"
 
 
 class LoadError(RuntimeError):
-    """The database refused the partition; nothing of this load was written."""
+    """The database refused the partition or went away; nothing of this load was written.
+
+    The one exception is a connection lost while committing, where the client cannot
+    know whether the commit arrived: the message says so (a rerun is safe either way).
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,8 +124,9 @@ def replace_partition(
     the round is upserted from `submission.round`. Source files are the exception: rows
     whose (source_file, source_sha256) is not submitted any more are kept and marked
     `superseded`. `attendees` is never read: it holds real names. A database error rolls
-    everything back and is raised as `LoadError`, whose text names the table and the
-    constraint but never the row (the database's own message can quote it).
+    everything back and is raised as `LoadError`, whose text names the step (the table
+    being written, or opening or committing the transaction) and the constraint but
+    never the row (the database's own message can quote it).
     """
     if loaded_at.tzinfo is None:
         raise ValueError("loaded_at must be timezone-aware, so runs compare across machines")
@@ -139,28 +144,38 @@ def replace_partition(
     }
     run = {**lineage, "loaded_at": loaded_at.astimezone(UTC)}
 
-    step = "core_run"
+    # What the load was doing, for the error: never a row, only the step.
+    step = "opening the transaction"
     try:
         with begin_write(engine) as connection:
+            step = "writing core_run"
             _upsert(connection, Run.__table__, run)
-            step = "core_source_file"
+            step = "writing core_source_file"
             superseded = _supersede_missing_files(connection, partition, source_files)
             for target in reversed(_TARGETS):
-                step = target.table.name
+                step = f"writing {target.table.name}"
                 connection.execute(delete(target.table).filter_by(**partition))
-            step = "core_source_file"
+            step = "writing core_source_file"
             _insert(connection, SourceFile.__table__, source_files)
             for target in _TARGETS:
-                step = target.table.name
+                step = f"writing {target.table.name}"
                 _insert(connection, target.table, rows[target.frame])
             if submission.round is not None:
-                step = "core_round"
+                step = "writing core_round"
                 # Last, so parallel loads of one round's sites wait on this row only briefly.
                 _upsert(connection, Round.__table__, _round_row(submission.round, run_id))
+            step = "committing"
     except DBAPIError as error:
+        # A connection lost while committing leaves the outcome unknown to the client.
+        outcome = (
+            "the database may or may not have committed it; rerunning the load replaces "
+            "the partition either way"
+            if step == "committing"
+            else "nothing of this load was written"
+        )
         raise LoadError(
             f"loading round {submission.round_id} site {submission.site_id} failed "
-            f"writing {step}: {_describe(error)}; nothing of this load was written"
+            f"{step}: {_describe(error)}; {outcome}"
         ) from None
 
     return LoadCounts(
@@ -309,6 +324,14 @@ def _describe(error: DBAPIError) -> str:
     diag = getattr(original, "diag", None)
     if diag is None:
         return f"{type(original).__name__}: {original}"
+    if diag.sqlstate is None and isinstance(error, OperationalError):
+        # No SQLSTATE: the client's own error, not the server's, i.e. no connection.
+        what = (
+            "the connection to the database was lost (the server stopped or restarted)"
+            if error.connection_invalidated
+            else "the database could not be reached"
+        )
+        return f"{type(original).__name__}: {what}"
     sqlstate = diag.sqlstate or "unknown"
     parts = [f"{type(original).__name__} (SQLSTATE {sqlstate})"]
     if diag.message_primary and not sqlstate.startswith("22"):
