@@ -10,6 +10,8 @@ export-review    a round's coding for review: spreadsheet, REFI-QDA project and 
                  framework matrix
 import-review    a reviewed spreadsheet or REFI-QDA project into the review store, then
                  rerun the round's sites it reviewed so their coding publishes it
+generate         write a synthetic raw round of any size, with a ground truth of every name
+                 and identifier planted in it (benchmarks/generate_round.py)
 """
 
 from __future__ import annotations
@@ -334,6 +336,24 @@ def import_review(path: Path, round_id: str, rerun: bool) -> int:
     return status
 
 
+def generate(out: Path, round_id: str, sizes: dict[str, int]) -> int:
+    """Write a synthetic round under `out` and print what was written."""
+    checkout = str(Path(__file__).resolve().parents[1])
+    if checkout not in sys.path:
+        # The generator and the sample data's writers it reuses live in the checkout
+        # (benchmarks/, tests/fixtures/), not in the installed package.
+        sys.path.append(checkout)
+    from benchmarks.generate_round import format_tally, generate_round
+
+    try:
+        tally = generate_round(out, round_id=round_id, **sizes)
+    except (ValueError, FileExistsError) as error:
+        print(error)
+        return 1
+    print(format_tally(tally, out / round_id))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # Partitioned checks and data versions are Dagster preview/beta features we rely on on
     # purpose (docs/decisions/0003); the terminal is for the data manager, not for that.
@@ -373,7 +393,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="store the reviews without rerunning the sites they touch",
     )
+    synthetic = commands.add_parser("generate", help="write a synthetic round for benchmarks")
+    for option in ("sites", "workshops-per-site", "responses-per-site", "seed"):
+        synthetic.add_argument(f"--{option}", type=int, required=True)
+    synthetic.add_argument("--words-per-workshop", type=int, default=2300)
+    synthetic.add_argument("--round-id", default="generated")
+    synthetic.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.command == "generate":
+        sizes = ("sites", "workshops_per_site", "responses_per_site", "seed", "words_per_workshop")
+        return generate(args.out, args.round_id, {size: getattr(args, size) for size in sizes})
     if args.command == "materialise":
         return materialise(args.round_id, [args.site_id] if args.site_id else None)
     if args.command == "import-review":

@@ -137,6 +137,7 @@ def test_a_missing_model_package_fails_clearly_instead_of_downloading() -> None:
         ("He was born in March 1979, he said.", "March 1979"),
         ("She was born in 1962 and came in 1985.", "1962"),
         ("Birth date - 12 Feb '58.", "12 Feb '58"),
+        ("She gave her date of birth as 18 August 1943.", "18 August 1943"),
     ],
 )
 def test_dates_of_birth_in_every_common_form(text: str, birth_date: str) -> None:

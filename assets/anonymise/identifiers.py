@@ -101,7 +101,7 @@ _DATE = (
 )
 DATE_OF_BIRTH = (
     r"\b(?i:DOB|D\.O\.B\.?|date of birth|birth date|born(?:\s+(?:on|in))?|birthday)"
-    r"(?:\s*(?i:is|was|of|:|-))?\s*(?i:the\s+)?"
+    r"(?:\s*(?i:is|was|of|as|:|-))?\s*(?i:the\s+)?"
     rf"(?P<date>{_DATE})"
 )
 _DATE_OF_BIRTH = re.compile(DATE_OF_BIRTH)
