@@ -100,7 +100,8 @@ def training_data(codebook: Codebook, codebook_dir: Path = CODEBOOK_DIR) -> Trai
             add(text, _Row(neutralise(text), np.zeros(len(codes), np.int8), nothing, cues.code))
     for segment in _training_segments(codebook, codebook_dir).itertuples(index=False):
         carries = np.array([code in segment.themes for code in codes], dtype=np.int8)
-        add(segment.text, _Row(neutralise(segment.text), carries, every, segment.category, segment))
+        kind = _Kind(segment.source_kind, segment.item_id, bool(segment.is_action))
+        add(segment.text, _Row(neutralise(segment.text), carries, every, segment.category, kind))
 
     kept = list(rows.values())
     return TrainingData(
@@ -110,13 +111,18 @@ def training_data(codebook: Codebook, codebook_dir: Path = CODEBOOK_DIR) -> Trai
         teaches=np.stack([row.teaches for row in kept]),
         categories=np.array([row.category for row in kept], dtype=object),
         segments=pd.DataFrame(
-            {
-                "source_kind": [getattr(row.segment, "source_kind", "minutes") for row in kept],
-                "item_id": [getattr(row.segment, "item_id", None) for row in kept],
-                "is_action": [bool(getattr(row.segment, "is_action", False)) for row in kept],
-            }
+            [dataclasses.asdict(row.kind) for row in kept], columns=list(_Kind.__annotations__)
         ),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    """What kind of segment a row is; a codebook sentence reads as a paragraph of minutes."""
+
+    source_kind: str = "minutes"
+    item_id: str | None = None
+    is_action: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,14 +131,15 @@ class _Row:
     themes: np.ndarray
     teaches: np.ndarray
     category: str | None
-    segment: object = None
+    kind: _Kind = _Kind()
 
 
 def _training_segments(codebook: Codebook, codebook_dir: Path) -> pd.DataFrame:
     sets = codebook.semantic.training_sets if codebook.semantic else ()
     frames = [load_eval_set(training_set_path(entry, codebook_dir)) for entry in sets]
     if not frames:
-        return pd.DataFrame(columns=["text", "themes", "category", "source_kind", "item_id"])
+        columns = ["text", "themes", "category", "source_kind", "item_id", "is_action"]
+        return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)
 
 
