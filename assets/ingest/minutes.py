@@ -17,6 +17,9 @@ paragraph N by counting the document's text paragraphs and skipping its headings
   joined by line breaks). Plain text follows the same rule.
 
 A heading becomes the `agenda_item` of the segments after it, until the next heading.
+Invisible formatting characters (zero-width spaces, direction marks) are dropped from the
+text. A paragraph longer than MAX_PARAGRAPH_CHARS is not loaded: it keeps its number, and
+the quarantine names it; a heading that long is counted and refused as a paragraph.
 """
 
 from __future__ import annotations
@@ -33,13 +36,22 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph as WordParagraph
 
+from assets.ingest.archives import ArchiveError, check_archive
 from assets.ingest.people import Person, Roster
 from assets.ingest.sources import Problem, ReadResult, SourceFile, segment_record
 from assets.ingest.speakers import SpeakerResolver
-from schemas.submission import Event, Withdrawal, decode_text
+from schemas.submission import Event, Withdrawal, decode_text, visible_text
+
+MAX_PARAGRAPH_CHARS = 100_000
+"""The longest paragraph loaded as a segment: about 15,000 words, far beyond any paragraph
+of minutes. Longer ones are whole transcripts pasted without paragraph breaks (or files
+made to hurt): one segment cannot be coded or reviewed, and every later stage's work on a
+segment grows with its length."""
 
 _HAS_TEXT = re.compile(r"[^\W_]")
-_MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+(?P<text>.*?))?[ \t#]*$")
+# The heading's text runs to the end of the line; closing `#`s are stripped after the
+# match (a lazy text followed by `[ \t#]*$` takes quadratic time on a long line of them).
+_MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+(?P<text>.*)|[ \t#]*+)$")
 _WORD_HEADING = re.compile(r"^(?:heading [1-9]|title)$", re.IGNORECASE)
 _W_TEXT = qn("w:t")
 _TEXT_ELEMENTS = {
@@ -78,12 +90,14 @@ def _numbered(blocks: Iterator[tuple[bool, str]]) -> list[Paragraph]:
     paragraphs: list[Paragraph] = []
     agenda_item: str | None = None
     for heading, text in blocks:
-        text = text.strip()
+        text = visible_text(text).strip()
         if not _HAS_TEXT.search(text):
             continue
-        if heading:
+        if heading and len(text) <= MAX_PARAGRAPH_CHARS:
             agenda_item = text
         else:
+            if heading:  # no agenda item is that long: counted, and refused, as a paragraph
+                agenda_item = None
             paragraphs.append(Paragraph(len(paragraphs) + 1, text, agenda_item))
     return paragraphs
 
@@ -145,6 +159,10 @@ def _table_blocks(table: Table) -> Iterator[tuple[bool, str]]:
 def word_paragraphs(data: bytes) -> list[Paragraph]:
     """Paragraphs of a Word document; raises MinutesFormatError when it is not one."""
     try:
+        check_archive(data, "the Word document")
+    except ArchiveError as error:
+        raise MinutesFormatError(str(error)) from error
+    try:
         document = docx.Document(io.BytesIO(data))
         return _numbered(_word_blocks(document.element.body, document))
     except Exception as error:
@@ -160,7 +178,7 @@ def _text_blocks(text: str) -> Iterator[tuple[bool, str]]:
                 yield False, "\n".join(block)
                 block = []
             if heading:
-                yield True, heading["text"] or ""
+                yield True, (heading["text"] or "").rstrip(" \t#")
         else:
             block.append(line.strip())
     if block:
@@ -172,12 +190,14 @@ def text_paragraphs(data: bytes) -> list[Paragraph]:
     try:
         text = decode_text(data)
     except UnicodeDecodeError as error:
-        raise MinutesFormatError("not readable as UTF-8 or Windows-1252 text") from error
+        raise MinutesFormatError(error.reason) from error
     return _numbered(_text_blocks(text))
 
 
 def read_paragraphs(source: SourceFile) -> list[Paragraph]:
     if source.path.suffix.lower() == ".docx":
+        if not source.data:
+            raise MinutesFormatError("the Word document is empty (0 bytes)")
         return word_paragraphs(source.data)
     return text_paragraphs(source.data)
 
@@ -205,6 +225,18 @@ def read_minutes(
     )
     for paragraph in paragraphs:
         locator = f"paragraph {paragraph.number}"
+        if len(paragraph.text) > MAX_PARAGRAPH_CHARS:
+            result.problems.append(
+                Problem(
+                    source.source_file,
+                    locator,
+                    f"a paragraph of {len(paragraph.text):,} characters, more than the "
+                    f"{MAX_PARAGRAPH_CHARS:,} a segment may hold; not loaded (split it "
+                    "into paragraphs)",
+                )
+            )
+            result.n_rejected += 1
+            continue
         attribution = resolver.attribute(paragraph.text)
         if attribution.problem:
             result.problems.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,33 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from schemas.submission import MAX_YAML_BYTES
 from schemas.tables import empty
+
+MAX_FILE_BYTES = 256 * 2**20
+"""The largest Word or Excel file read: the most its parts may inflate to
+(`archives.MAX_ARCHIVE_BYTES`), since photos hardly compress. A file is read whole into
+memory, so a larger one (a video saved as .docx) is refused before it is read."""
+
+MAX_TEXT_FILE_BYTES = 64 * 2**20
+"""The largest CSV, Markdown or text file read. 50,000 survey responses with three long
+free-text answers each come to about 40 MiB; decoded, the text can take four bytes a
+character, and its rows as much again, which keeps one file's reading under 1 GiB."""
+
+TEXT_SUFFIXES = (".csv", ".md", ".txt")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def max_bytes(path: Path) -> int:
+    """The most bytes a file of this kind may have (see the limits above)."""
+    suffix = path.suffix.lower()
+    if suffix in YAML_SUFFIXES:
+        return MAX_YAML_BYTES
+    return MAX_TEXT_FILE_BYTES if suffix in TEXT_SUFFIXES else MAX_FILE_BYTES
+
+
+class FileTooLargeError(ValueError):
+    """A raw file over its `max_bytes`: not read at all; the message is safe to report."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,9 +57,19 @@ class SourceFile:
 
     @classmethod
     def read(cls, path: Path, raw_dir: Path) -> SourceFile:
-        """Read `path` (opened read-only); `source_file` is its posix path under `raw_dir`."""
+        """Read `path` (opened read-only); `source_file` is its posix path under `raw_dir`.
+
+        Raises FileTooLargeError, without reading it, for a file over its `max_bytes`.
+        """
+        limit = max_bytes(path)
         with path.open("rb") as handle:
-            data = handle.read()
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(limit + 1) if size <= limit else b""
+        if size > limit or len(data) > limit:
+            raise FileTooLargeError(
+                f"is {max(size, len(data)) / 2**20:,.0f} MiB, more than the "
+                f"{limit / 2**20:,.0f} MiB a {path.suffix.lower() or 'raw'} file may be"
+            )
         return cls(
             path=path,
             source_file=relative_source(path, raw_dir),

@@ -28,15 +28,18 @@ from collections.abc import Sequence
 from assets.ingest.people import Person, Roster, role_word, same_person
 
 _BOLD = r"(?:\*\*|__)?"
+# Runs of white space are matched possessively (`\s*+`) wherever a non-space must follow:
+# giving some back could never help, and trying to takes quadratic time on a paragraph
+# that opens with thousands of spaces.
 _ACTION = re.compile(
-    rf"^\s*{_BOLD}\s*(?:agreed\s+)?actions?(?:\s*\([^()\n]{{0,40}}\))?\s*{_BOLD}\s*:",
+    rf"^\s*+{_BOLD}\s*+(?:agreed\s++)?actions?(?:\s*+\([^()\n]{{0,40}}\))?\s*+{_BOLD}\s*+:",
     re.IGNORECASE,
 )
 _LABEL = re.compile(
-    rf"""^\s*{_BOLD}
+    rf"""^\s*+{_BOLD}
     (?P<head>[^\W\d_][^:()\n]{{0,39}}?)
-    (?:\s*\((?P<inner>[^:()\n]{{1,40}})\))?
-    \s*{_BOLD}\s*:\s*{_BOLD}
+    (?:\s*+\((?P<inner>[^:()\n]{{1,40}})\))?
+    \s*+{_BOLD}\s*+:\s*{_BOLD}
     (?:\s+(?P<rest>.*)|$)""",
     re.VERBOSE | re.DOTALL,
 )

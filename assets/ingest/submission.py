@@ -18,7 +18,14 @@ import pandas as pd
 
 from assets.ingest.action_plans import read_action_plan
 from assets.ingest.minutes import read_minutes
-from assets.ingest.sources import Problem, ReadResult, SourceFile, frame, relative_source
+from assets.ingest.sources import (
+    FileTooLargeError,
+    Problem,
+    ReadResult,
+    SourceFile,
+    frame,
+    relative_source,
+)
 from assets.ingest.surveys import read_survey
 from schemas.contract import (
     ACTION_PLAN_NAMES,
@@ -34,6 +41,7 @@ from schemas.instruments import (
     load_instrument,
 )
 from schemas.submission import (
+    MAX_YAML_BYTES,
     Manifest,
     SubmissionFileError,
     SurveySpec,
@@ -60,6 +68,39 @@ ROSTER_COLUMNS = ("round_id", "site_id", "event_id", "name", "role", "initials",
 def _ignored(path: Path) -> bool:
     """Hidden files and Office lock files (`~$report.docx`) are not part of a submission."""
     return path.name.startswith((".", "~$"))
+
+
+def _resolved(path: Path) -> Path | None:
+    """Where `path` leads after every link, or None for a link loop."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path`, links followed, is in `folder`: a link must not lead to another
+    site's files or anywhere else on the machine."""
+    resolved, root = _resolved(path), _resolved(folder)
+    return resolved is not None and root is not None and resolved.is_relative_to(root)
+
+
+def _read_manifest_bytes(raw_dir: Path, round_id: str, site_id: str) -> bytes:
+    """A site's manifest.yaml, read no further than the most a manifest may be.
+
+    Raises OSError if it cannot be read, or leads outside its site folder.
+    """
+    site_dir = raw_dir / round_id / site_id
+    path = site_dir / "manifest.yaml"
+    if not inside(path, site_dir):
+        raise PermissionError("manifest.yaml leads outside its site folder")
+    with path.open("rb") as handle:
+        return handle.read(MAX_YAML_BYTES + 1)
+
+
+def _shown(named: str, limit: int = 200) -> str:
+    """A path as a manifest names it, cut short enough for a reason."""
+    return named if len(named) <= limit else f"{named[:limit]}..."
 
 
 # ---------------------------------------------------------------------------------------
@@ -114,10 +155,8 @@ def read_roster(raw_dir: Path) -> pd.DataFrame:
     raw_dir = Path(raw_dir)
     rows: list[dict[str, Any]] = []
     for round_id, site_id in scan_layout(raw_dir).partitions:
-        path = raw_dir / round_id / site_id / "manifest.yaml"
         try:
-            with path.open("rb") as handle:
-                manifest = parse_manifest(handle.read())
+            manifest = parse_manifest(_read_manifest_bytes(raw_dir, round_id, site_id))
         except (OSError, SubmissionFileError):
             continue
         place = {"round_id": round_id, "site_id": site_id}
@@ -154,8 +193,7 @@ def event_sites(raw_dir: Path, round_id: str) -> dict[str, list[str]]:
         if partition_round != round_id:
             continue
         try:
-            path = Path(raw_dir) / round_id / site_id / "manifest.yaml"
-            manifest = parse_manifest(path.read_bytes())
+            manifest = parse_manifest(_read_manifest_bytes(Path(raw_dir), round_id, site_id))
         except (OSError, SubmissionFileError):
             continue
         for event in manifest.events:
@@ -226,15 +264,33 @@ class _SiteReader:
             result.n_withdrawn,
         )
 
-    def open(self, path: Path, kind: str | None) -> SourceFile | None:
-        self.accounted[path.resolve()] = relative_source(path, self.raw_dir)
-        try:
-            return SourceFile.read(path, self.raw_dir)
-        except OSError as error:
-            source_file = relative_source(path, self.raw_dir)
-            self.problem(source_file, "file", f"could not be opened ({type(error).__name__})")
-            self.add_file(source_file, None, kind, loaded=False)
-            return None
+    def open(
+        self,
+        path: Path,
+        kind: str | None,
+        folder: Path | None = None,
+        consequence: str = "not read",
+    ) -> SourceFile | None:
+        """The file's bytes, or None with the reason and `consequence` recorded and the file
+        quarantined.
+
+        A file that leads (by a symbolic link) outside `folder`, the site folder unless
+        given, is not read at all, nor is one larger than its kind may be.
+        """
+        source_file = relative_source(path, self.raw_dir)
+        self.accounted[_resolved(path) or path] = source_file
+        if not inside(path, folder or self.site_dir):
+            reason = "is a link to a file outside its folder"
+        else:
+            try:
+                return SourceFile.read(path, self.raw_dir)
+            except FileTooLargeError as error:
+                reason = str(error)
+            except OSError as error:
+                reason = f"could not be opened ({type(error).__name__})"
+        self.problem(source_file, "file", f"{reason}; {consequence}")
+        self.add_file(source_file, None, kind, loaded=False)
+        return None
 
     # -- round.yaml and manifest.yaml
 
@@ -244,7 +300,7 @@ class _SiteReader:
         if not path.is_file():
             self.problem(source_file, "file", "round.yaml is missing from the round folder")
             return None
-        source = self.open(path, None)
+        source = self.open(path, None, folder=path.parent)
         if source is None:
             return None
         try:
@@ -272,7 +328,7 @@ class _SiteReader:
         if not path.is_file():
             self.problem(self.manifest_file, "file", "manifest.yaml is missing; site not read")
             return None
-        source = self.open(path, None)
+        source = self.open(path, None, consequence="site not read")
         if source is None:
             return None
         try:
@@ -297,27 +353,29 @@ class _SiteReader:
         pure = PurePosixPath(text)
         if pure.is_absolute() or ".." in pure.parts or not pure.parts:
             self.problem(
-                self.manifest_file, where, f"names {text}, which is not inside the site folder"
+                self.manifest_file,
+                where,
+                f"names {_shown(text)}, which is not inside the site folder",
             )
             return None
         path = self.site_dir.joinpath(*pure.parts)
-        if not path.is_file():
+        if not _is_file(path):
             path = _find_ignoring_case(self.site_dir, pure.parts)
             if path is None:
                 self.problem(
                     self.manifest_file,
                     where,
-                    f"names {self.round_id}/{self.site_id}/{text}, which does not exist",
+                    f"names {self.round_id}/{self.site_id}/{_shown(text)}, which does not exist",
                 )
                 return None
             self.problem(
                 self.manifest_file,
                 where,
-                f"names {text}, found as {relative_source(path, self.raw_dir)} "
+                f"names {_shown(text)}, found as {relative_source(path, self.raw_dir)} "
                 "(upper and lower case differ)",
                 "warning",
             )
-        earlier = self.accounted.get(path.resolve())
+        earlier = self.accounted.get(_resolved(path) or path)
         if earlier is not None:
             self.problem(
                 self.manifest_file, where, f"names {earlier} a second time; it is read once"
@@ -476,9 +534,9 @@ class _SiteReader:
         """Files nobody named are reported, so a typo in the manifest never hides data."""
         for path in sorted(self.site_dir.rglob("*")):
             relative = path.relative_to(self.site_dir)
-            if not path.is_file() or any(_ignored(Path(part)) for part in relative.parts):
+            if not _is_file(path) or any(_ignored(Path(part)) for part in relative.parts):
                 continue
-            if path.resolve() in self.accounted:
+            if (_resolved(path) or path) in self.accounted:
                 continue
             kind = {"minutes": "minutes", "surveys": "survey"}.get(relative.parts[0])
             source = self.open(path, kind)
@@ -507,6 +565,14 @@ class _SiteReader:
             survey_answers=frame(SurveyAnswers, self.tables.get("survey_answers", [])),
             action_plan=frame(ActionPlan, self.tables.get("action_plan", [])),
         )
+
+
+def _is_file(path: Path) -> bool:
+    """`Path.is_file`, False also for a name the system refuses (too long, say)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _find_ignoring_case(folder: Path, parts: tuple[str, ...]) -> Path | None:
