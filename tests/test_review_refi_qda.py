@@ -33,6 +33,7 @@ from assets.review.refi_qda import (
 from schemas.codebook import CODEBOOK_DIR, CONTRACT_THEME_CODES, codebook_path, load_codebook
 from schemas.tables import SegmentThemes
 from tests.conftest import coded_submission
+from tests.hostile_files import xlsx_zip_bomb
 
 ROUND = "2024-impact"
 NS = {"q": PROJECT_NS}
@@ -614,6 +615,14 @@ def test_a_broken_zip_is_refused_clearly(coded, codebook, tmp_path):
     path.write_bytes(b"PK\x03\x04 this is not really a zip archive")
 
     with pytest.raises(QdpxError, match=r"broken\.qdpx: archive: not a readable ZIP file"):
+        import_project_qdpx(path, coded.segments, codebook)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_opened(coded, codebook, tmp_path):
+    path = tmp_path / "bomb.qdpx"
+    path.write_bytes(xlsx_zip_bomb())
+
+    with pytest.raises(QdpxError, match=r"bomb\.qdpx: archive: .*ZIP bomb"):
         import_project_qdpx(path, coded.segments, codebook)
 
 

@@ -20,6 +20,7 @@ from assets.review.spreadsheet import (
 )
 from schemas.codebook import CODEBOOK_DIR, codebook_path, load_codebook
 from schemas.tables import SegmentThemes
+from tests.hostile_files import xlsx_zip_bomb
 from tests.test_review_refi_qda import coded_round
 
 HOSTILE = (
@@ -399,6 +400,14 @@ def test_problems_never_quote_the_reviewer_or_the_text(coded, codebook, tmp_path
 
     assert problems
     assert "Nkechi" not in problems and "peer support" not in problems
+
+
+def test_a_workbook_that_is_a_zip_bomb_is_refused_before_it_is_opened(coded, codebook, tmp_path):
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(xlsx_zip_bomb())
+
+    with pytest.raises(ReviewError, match=r"bomb\.xlsx: the workbook: .*ZIP bomb"):
+        import_(path, coded, codebook)
 
 
 def test_a_workbook_without_the_review_sheet_is_refused(coded, codebook, tmp_path):

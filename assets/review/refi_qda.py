@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from assets.ingest.archives import ArchiveError, check_archive
 from assets.review import (
     MACHINE_CODERS,
     group_of,
@@ -421,6 +422,13 @@ def _guid_key(value: str) -> str:
 
 
 def _open_archive(path: Path) -> zipfile.ZipFile:
+    """Open the project, once its declared sizes show it is no ZIP bomb (ingest's limits)."""
+    try:
+        check_archive(path.read_bytes(), "the project")
+    except ArchiveError as error:
+        raise _error(path, "archive", str(error)) from None
+    except OSError as error:
+        raise _error(path, "archive", f"cannot be read ({error.strerror})") from None
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:

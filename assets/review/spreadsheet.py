@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from assets.ingest.archives import ArchiveError, check_archive
 from assets.review import (
     MACHINE_CODERS,
     group_of,
@@ -226,7 +227,17 @@ def _theme_list(value: str, column: str, codes: dict[str, str]) -> tuple[set[str
 
 
 def _review_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """The review sheet's rows as text by column name, with their Excel row numbers."""
+    """The review sheet's rows as text by column name, with their Excel row numbers.
+
+    The workbook is opened only once its declared sizes show it is no ZIP bomb (the limits
+    ingest applies to a site's Excel files).
+    """
+    try:
+        check_archive(path.read_bytes(), "the workbook")
+    except ArchiveError as error:
+        raise ReviewError(f"{path}: {error}") from None
+    except OSError as error:
+        raise ReviewError(f"{path}: cannot be read ({error.strerror})") from None
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a file that is not a workbook
