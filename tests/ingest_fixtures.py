@@ -22,6 +22,17 @@ import yaml
 
 ROUND_ID = "2024-impact"
 SITE_ID = "east-london"
+PREFIX = f"{ROUND_ID}/{SITE_ID}/"
+# The standard site's files, as the warehouse names them (`source_file`).
+FILES = {
+    "round": f"{ROUND_ID}/round.yaml",
+    "manifest": PREFIX + "manifest.yaml",
+    "workshop": PREFIX + "minutes/2024-05-21-workshop.docx",
+    "steering": PREFIX + "minutes/2024-06-10-steering.md",
+    "followup": PREFIX + "surveys/followup.xlsx",
+    "paper": PREFIX + "surveys/paper-forms.csv",
+    "action_plan": PREFIX + "action_plan.csv",
+}
 
 Block = tuple[str, Any]
 

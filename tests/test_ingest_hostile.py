@@ -39,6 +39,8 @@ from schemas.submission import SubmissionFileError, parse_manifest
 from schemas.tables import SiteSubmission
 from tests import hostile_files as hostile
 from tests.ingest_fixtures import (
+    FILES,
+    PREFIX,
     ROUND_ID,
     SITE_ID,
     WORKSHOP_MINUTES,
@@ -50,16 +52,6 @@ from tests.ingest_fixtures import (
     xlsx_bytes,
 )
 
-PREFIX = f"{ROUND_ID}/{SITE_ID}/"
-FILES = {
-    "round": f"{ROUND_ID}/round.yaml",
-    "manifest": PREFIX + "manifest.yaml",
-    "workshop": PREFIX + "minutes/2024-05-21-workshop.docx",
-    "steering": PREFIX + "minutes/2024-06-10-steering.md",
-    "followup": PREFIX + "surveys/followup.xlsx",
-    "paper": PREFIX + "surveys/paper-forms.csv",
-    "action_plan": PREFIX + "action_plan.csv",
-}
 MODELS = {
     "source_files": tables.SourceFiles,
     "quarantine": tables.Quarantine,

@@ -19,6 +19,8 @@ from assets.ingest.submission import (
 from schemas import tables
 from schemas.tables import SiteSubmission
 from tests.ingest_fixtures import (
+    FILES,
+    PREFIX,
     ROUND,
     ROUND_ID,
     SITE_ID,
@@ -30,16 +32,6 @@ from tests.ingest_fixtures import (
     xlsx_bytes,
 )
 
-PREFIX = f"{ROUND_ID}/{SITE_ID}/"
-FILES = {
-    "round": f"{ROUND_ID}/round.yaml",
-    "manifest": PREFIX + "manifest.yaml",
-    "workshop": PREFIX + "minutes/2024-05-21-workshop.docx",
-    "steering": PREFIX + "minutes/2024-06-10-steering.md",
-    "followup": PREFIX + "surveys/followup.xlsx",
-    "paper": PREFIX + "surveys/paper-forms.csv",
-    "action_plan": PREFIX + "action_plan.csv",
-}
 MODELS = {
     "source_files": tables.SourceFiles,
     "quarantine": tables.Quarantine,
