@@ -723,13 +723,22 @@ import json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
 from assets.ingest.submission import read_roster, read_site_submission
 from assets.text_folding import fold
+
+
+def peak_rss():
+    # VmHWM, not ru_maxrss: the latter keeps the forking pytest process's peak across exec.
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+
 bundle = read_site_submission(sys.argv[1], "{round_id}", "heavy-files")
 roster = read_roster(sys.argv[1])
 print(json.dumps({{
     "problems": bundle.quarantine[["source_file", "locator", "reason"]].values.tolist(),
     "status": dict(zip(bundle.source_files["source_file"], bundle.source_files["status"])),
     "roster_sites": sorted(set(roster["site_id"])),
-    "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    "peak_rss": peak_rss(),
 }}))
 """
 
