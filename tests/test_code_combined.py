@@ -209,10 +209,13 @@ def test_the_machine_publishes_the_combined_coding_and_keeps_every_coder(codeboo
     assert "seg-3" not in set(published["segment_id"])  # procedure gets no theme
 
 
-def test_a_codebook_without_examples_is_coded_by_rules_alone(embedder):
-    v1 = load_codebook(codebook_path("v1", CODEBOOK_DIR))
-    machine = code_by_machine(_segments(list(CLEAR.values())), v1, embedder)
-    assert set(machine.segment_themes["coder"]) <= {RULES_CODER}
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_codebook_before_v3_is_coded_by_rules_alone(embedder, version):
+    """ARIADNE_CODEBOOK_VERSION may recode a round with an older codebook: v1 has no
+    examples, v2 examples but no `combined:` settings; both publish the rule coder's."""
+    older = load_codebook(codebook_path(version, CODEBOOK_DIR))
+    machine = code_by_machine(_segments(list(CLEAR.values())), older, embedder)
+    assert set(machine.segment_themes["coder"]) == {RULES_CODER}
     assert machine.segment_codings.equals(machine.segment_themes)
 
 

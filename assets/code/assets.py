@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.code.agreement import ALL_THEMES, TENTATIVE_ALPHA, warnings
-from assets.code.combined import code_by_machine
+from assets.code.combined import code_by_machine, uses_embeddings
 from assets.code.reviews import apply_reviews
 from assets.review.store import read_reviews
 from assets.stage_support import contained_errors, stage_asset, table_counts
@@ -36,7 +36,7 @@ def coded_submission(
 ) -> dg.Output[SiteSubmission]:
     with contained_errors("code", staging.path):
         codebook = codebooks.load()
-        embedder = embedding_model.embedder() if codebook.semantic else None
+        embedder = embedding_model.embedder() if uses_embeddings(codebook) else None
         coding = code_by_machine(anonymised_submission.segments, codebook, embedder)
         reviewed = apply_reviews(
             coding.segments,

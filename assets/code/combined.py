@@ -181,11 +181,11 @@ def code_by_machine(
 ) -> MachineCoding:
     """Code segments with every machine coder the codebook supports; publish the combined one.
 
-    A codebook without `semantic:` settings (v1), or no embedder, is coded by rules alone,
-    as before v3.
+    A codebook without `combined:` settings (before v3), or no embedder, is coded and
+    published by rules alone, as those versions were.
     """
     rules = code_segments(segments, codebook)
-    if codebook.semantic is None or embedder is None or rules.segments.empty:
+    if not uses_embeddings(codebook) or embedder is None or rules.segments.empty:
         return MachineCoding(rules.segments, rules.segment_themes, rules.segment_themes)
     frame = rules.segments
     texts = [neutralise(str(text)) for text in frame["text"]]
@@ -221,6 +221,11 @@ def code_by_machine(
             [rules.segment_themes, semantic_rows, combined_rows], ignore_index=True
         ),
     )
+
+
+def uses_embeddings(codebook: Codebook) -> bool:
+    """Whether the codebook carries what the learnt coders need (v3 on)."""
+    return codebook.semantic is not None and codebook.combined is not None
 
 
 @functools.lru_cache(maxsize=2)
