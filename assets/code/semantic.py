@@ -85,13 +85,13 @@ class SemanticCoder:
         sentences = sorted(set(data.texts) | sub_code_sets.all_sentences())
         vectors = dict(zip(sentences, self._embed_texts(sentences), strict=True))
         matrix = np.stack([vectors[text] for text in data.texts])
-        self._themes = learn_themes(data, matrix, self.settings)
+        self._themes = _learn_themes(data, matrix, self.settings)
         self._subs = [
             self._binary(vectors, *sub_code_sets.for_sub_code(theme, sub))
             for theme in codebook.themes
             for sub in theme.sub_codes
         ]
-        self._category = learn_category(data, matrix, self.settings)
+        self._category = _learn_category(data, matrix, self.settings)
 
     def code(self, texts: Iterable[str]) -> list[SemanticCoding]:
         """Score every text against every theme, sub-code and category: deterministic."""
@@ -166,10 +166,10 @@ class SemanticCoder:
     ) -> Pipeline:
         matrix = np.stack([vectors[text] for text in positives + negatives])
         labels = np.array([1] * len(positives) + [0] * len(negatives))
-        return regression(self.settings).fit(matrix, labels)
+        return _regression(self.settings).fit(matrix, labels)
 
 
-def regression(settings: SemanticSettings) -> Pipeline:
+def _regression(settings: SemanticSettings) -> Pipeline:
     """Standardised features, then a logistic regression (lbfgs: deterministic).
 
     Unit-length embeddings have tiny coordinates, so unscaled, any usable C squeezes every
@@ -182,19 +182,19 @@ def regression(settings: SemanticSettings) -> Pipeline:
     )
 
 
-def learn_themes(data: TrainingData, features: np.ndarray, settings: SemanticSettings) -> list:
+def _learn_themes(data: TrainingData, features: np.ndarray, settings: SemanticSettings) -> list:
     """One regression per theme, on the rows that teach it (training.py says which)."""
     models = []
     for column in range(len(data.theme_codes)):
         rows, labels = data.for_theme(column)
-        models.append(regression(settings).fit(features[rows], labels))
+        models.append(_regression(settings).fit(features[rows], labels))
     return models
 
 
-def learn_category(data: TrainingData, features: np.ndarray, settings: SemanticSettings):
+def _learn_category(data: TrainingData, features: np.ndarray, settings: SemanticSettings):
     """One multinomial regression over the rows whose category is known."""
     rows, labels = data.for_category()
-    return regression(settings).fit(features[rows], labels)
+    return _regression(settings).fit(features[rows], labels)
 
 
 def _columns(models: Sequence[Pipeline], matrix: np.ndarray) -> np.ndarray:
