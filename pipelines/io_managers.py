@@ -18,13 +18,25 @@ from pipelines.partitions import split_partition_key
 from pipelines.restricted import restricted_folder
 
 
+def staged_path(staging: Path, asset: str, round_id: str, site_id: str) -> Path:
+    """Where an asset's output for one round x site is kept."""
+    return Path(staging) / asset / round_id / f"{site_id}.pkl"
+
+
+def read_staged(staging: Path, asset: str, round_id: str, site_id: str) -> Any:
+    """An asset's last output for one round x site, read outside a run."""
+    with staged_path(staging, asset, round_id, site_id).open("rb") as handle:
+        return pickle.load(handle)
+
+
 class StagingIOManager(ConfigurableIOManager):
     staging_dir: str = "staging"
 
     def _path(self, context: InputContext | OutputContext) -> Path:
         round_id, site_id = split_partition_key(context.asset_partition_key)
-        asset = "__".join(context.asset_key.path)
-        return Path(self.staging_dir) / asset / round_id / f"{site_id}.pkl"
+        return staged_path(
+            Path(self.staging_dir), "__".join(context.asset_key.path), round_id, site_id
+        )
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         path = self._path(context)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from assets.anonymise.round_names import read_round_names, stale_sites, write_round_names
+from assets.anonymise.round_names import (
+    names_for_gate,
+    read_round_names,
+    stale_sites,
+    write_round_names,
+)
 
 
 def test_a_site_anonymised_before_another_sites_names_is_stale_until_rerun(
@@ -29,3 +34,30 @@ def test_other_rounds_are_not_read_and_files_are_for_the_owner_only(tmp_path: Pa
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for path in folder.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_site_behind_is_stale_only_if_a_name_found_since_is_in_its_text(
+    tmp_path: Path,
+) -> None:
+    write_round_names(tmp_path, "2024-impact", "east", ["Dawit Tesfaye"], used=[])
+    write_round_names(tmp_path, "2024-impact", "west", ["Yetunde Bello"], used=["Dawit Tesfaye"])
+    published = {
+        "east": ["[person] asked about interpreters.", None],
+        "west": ["Carers wanted evening sessions."],
+    }
+    assert stale_sites(tmp_path, "2024-impact", ["east", "west"], published.get) == []
+    published["east"].append("Ms Bello chaired the session.")
+    assert stale_sites(tmp_path, "2024-impact", ["east", "west"], published.get) == ["east"]
+
+
+def test_a_site_behind_with_nothing_staged_is_stale(tmp_path: Path) -> None:
+    write_round_names(tmp_path, "2024-impact", "east", ["Dawit Tesfaye"], used=[])
+    write_round_names(tmp_path, "2024-impact", "west", ["Yetunde Bello"], used=["Dawit Tesfaye"])
+    assert stale_sites(tmp_path, "2024-impact", ["east"]) == ["east"]
+
+
+def test_the_gate_checks_the_names_the_sites_anonymisation_knew(tmp_path: Path) -> None:
+    write_round_names(tmp_path, "2024-impact", "east", ["Dawit Tesfaye"], used=[])
+    write_round_names(tmp_path, "2024-impact", "west", ["Yetunde Bello"], used=["Dawit Tesfaye"])
+    assert names_for_gate(tmp_path, "2024-impact", "east") == {"Dawit Tesfaye"}
+    assert names_for_gate(tmp_path, "2024-impact", "west") == {"Dawit Tesfaye", "Yetunde Bello"}

@@ -26,6 +26,7 @@ import pandas as pd
 from assets.anonymise.engine import Anonymiser, found_names
 from assets.anonymise.leaks import scan_for_leaks
 from assets.anonymise.names import KnownNamesRecognizer, RosterRecognizer
+from assets.anonymise.ner_cache import NerCache
 from assets.anonymise.pseudonyms import Pseudonymiser
 from assets.anonymise.roster import Roster, as_roster
 from assets.anonymise.spans import NAME_KINDS
@@ -188,6 +189,7 @@ def anonymise_submission(
     *,
     round_names: Iterable[str] = (),
     processes: int = 1,
+    ner_cache: NerCache | None = None,
 ) -> AnonymisedSubmission:
     """The submission with people replaced by pseudonyms and withdrawn people left out.
 
@@ -197,7 +199,8 @@ def anonymise_submission(
     `source_files.n_withdrawn` is set to each file's withdrawn records, in the unit of
     `n_records` (responses of a survey, segments of minutes and action plans).
     `round_names` are names found at the round's other sites: they are replaced here
-    too. `segments` follow `schemas.tables.Segments`; `attendees` is emptied. Nothing
+    too. `ner_cache` holds the model's entities of texts it read before (and gets this
+    run's). `segments` follow `schemas.tables.Segments`; `attendees` is emptied. Nothing
     is validated here: a pandera error would quote the failing text.
     """
     if site_id != submission.site_id:
@@ -212,6 +215,7 @@ def anonymise_submission(
             *KnownNamesRecognizer.of(round_names),
         ],
         processes=processes,
+        ner_cache=ner_cache,
     )
 
     raw = submission.segments

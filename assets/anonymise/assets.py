@@ -12,7 +12,13 @@ from assets.anonymise.anonymiser import (
     published_texts,
     scan_for_leaks,
 )
-from assets.anonymise.round_names import read_round_names, write_round_names
+from assets.anonymise.engine import model_id
+from assets.anonymise.ner_cache import cache_path, load_ner_cache, save_ner_cache
+from assets.anonymise.round_names import (
+    names_for_gate,
+    read_round_names,
+    write_round_names,
+)
 from assets.ingest.submission import read_roster
 from assets.stage_support import contained_errors, stage_asset, table_counts
 from pipelines.partitions import round_site, split_partition_key
@@ -37,6 +43,8 @@ def anonymised_submission(
     round_id, site_id = split_partition_key(context.partition_key)
     with contained_errors("anonymise", staging.path):
         round_names = read_round_names(staging.path, round_id, except_site=site_id)
+        ner_cache_file = cache_path(staging.path, round_id, site_id)
+        ner_cache = load_ner_cache(ner_cache_file, model_id())
         result = anonymise_submission(
             validated_submission,
             read_roster(raw.path),
@@ -44,7 +52,9 @@ def anonymised_submission(
             site_id,
             round_names=round_names,
             processes=anonymiser.processes,
+            ner_cache=ner_cache,
         )
+        save_ner_cache(ner_cache_file, ner_cache)
         write_round_names(staging.path, round_id, site_id, result.detected_names, round_names)
     metadata = {
         **table_counts(result.submission),
@@ -61,7 +71,8 @@ def anonymised_submission(
     blocking=True,
     partitions_def=round_site,
     description="Scans every anonymised text for identifier patterns, roster names and "
-    "the names found anywhere in the round; fails, and so stops the load, if one survives. "
+    "the names found in the round when it was anonymised; fails, and so stops the load, if "
+    "one survives. "
     "Reports counts by type, never text.",
 )
 def anonymisation_gate(
@@ -70,11 +81,11 @@ def anonymisation_gate(
     raw: RawSubmissions,
     staging: StagingArea,
 ) -> dg.AssetCheckResult:
-    round_id, _ = split_partition_key(context.partition_key)
+    round_id, site_id = split_partition_key(context.partition_key)
     with contained_errors("anonymisation_gate", staging.path):
         texts = published_texts(anonymised_submission)
         found = scan_for_leaks(
-            texts, read_roster(raw.path), read_round_names(staging.path, round_id)
+            texts, read_roster(raw.path), names_for_gate(staging.path, round_id, site_id)
         )
     return dg.AssetCheckResult(
         passed=sum(found.values()) == 0,

@@ -43,6 +43,7 @@ from assets.anonymise.names import (
     NerPersonRecognizer,
     RosterRecognizer,
 )
+from assets.anonymise.ner_cache import CachedEntity, Entry, NerCache
 from assets.anonymise.pseudonyms import WITHDRAWN_PERSON
 from assets.anonymise.spans import Span, select_spans
 
@@ -173,6 +174,13 @@ def analyzer_engine() -> AnalyzerEngine:
 
 
 @functools.cache
+def model_id() -> str:
+    """The NER model's identity for the cache: its package, its version and spaCy's."""
+    version = spacy.util.get_package_version(SPACY_MODEL)
+    return f"{SPACY_MODEL}=={version};spacy=={spacy.__version__}"
+
+
+@functools.cache
 def _anonymizer_engine() -> AnonymizerEngine:
     return AnonymizerEngine()
 
@@ -248,10 +256,12 @@ class Anonymiser:
         *,
         processes: int = 1,
         engine: AnalyzerEngine | None = None,
+        ner_cache: NerCache | None = None,
     ) -> None:
         self._engine = engine
         self.extra = list(extra)
         self.processes = processes
+        self.ner_cache = ner_cache
         roster = next((r for r in self.extra if isinstance(r, RosterRecognizer)), None)
         self._operators = {
             **{
@@ -280,19 +290,43 @@ class Anonymiser:
             ad_hoc_recognizers=self.extra or None,
         )
 
+    def _ner_entries(self, pieces: Sequence[str]) -> dict[str, Entry]:
+        """The model's entities for every distinct piece: from the cache, else the model."""
+        cache = self.ner_cache if self.ner_cache is not None else NerCache(model_id())
+        entries = {piece: cache.get(piece) for piece in dict.fromkeys(pieces)}
+        unread = [piece for piece, entry in entries.items() if entry is None]
+        processes = self.processes if len(unread) > BATCH_SIZE else 1
+        batch = self.engine.nlp_engine.process_batch(
+            unread, language=LANGUAGE, batch_size=BATCH_SIZE, n_process=processes
+        )
+        for piece, artifacts in batch:
+            entry = (
+                tuple(CachedEntity(e.label_, e.start_char, e.end_char) for e in artifacts.entities),
+                tuple(artifacts.scores),
+            )
+            cache.put(piece, entry)
+            entries[piece] = entry
+        return entries
+
+    def _artifacts(self, entry: Entry) -> NlpArtifacts:
+        entities, scores = entry
+        return NlpArtifacts(
+            entities=list(entities),
+            tokens=[],
+            tokens_indices=[],
+            lemmas=[],
+            nlp_engine=self.engine.nlp_engine,
+            language=LANGUAGE,
+            scores=list(scores),
+        )
+
     def detect(self, texts: Sequence[str]) -> list[list[Span]]:
         """For each text, the spans to replace: non-overlapping, in text order."""
         found: list[list[AnalyzerResult]] = [[] for _ in texts]
         pieces = list(_pieces(texts))
-        processes = self.processes if len(pieces) > BATCH_SIZE else 1
-        batch = self.engine.nlp_engine.process_batch(
-            [piece for _, _, piece in pieces],
-            language=LANGUAGE,
-            batch_size=BATCH_SIZE,
-            n_process=processes,
-        )
-        for (index, offset, _), (piece, artifacts) in zip(pieces, batch, strict=True):
-            for result in self._analyze(piece, artifacts):
+        entries = self._ner_entries([piece for _, _, piece in pieces])
+        for index, offset, piece in pieces:
+            for result in self._analyze(piece, self._artifacts(entries[piece])):
                 result.start += offset
                 result.end += offset
                 found[index].append(result)

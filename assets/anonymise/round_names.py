@@ -3,31 +3,35 @@
 They are real names, so they live in the restricted staging area only
 (`<staging>/detected_names/<round>/<site>.json`, readable by the owner alone), never
 in metadata or the warehouse. Each site's run reads the others' so that a person
-found at one site is replaced at every site, and the gate checks every site's text
-against all of them. A site anonymised before another site's names were known is
-stale: `stale_sites` names it, and `ariadne materialise` reruns it, so that after a
-run the round is anonymised against every name found in it, whatever the order.
+found at one site is replaced at every site, and the gate checks each site's text
+against every name known when it was anonymised. A site anonymised before another
+site's names were known is stale if one of those names is in its published text:
+`stale_sites` names it, and `ariadne materialise` (or the raw/ sensor) reruns it, so
+that after a run no name found anywhere in the round is left in any site's text,
+whatever the order sites ran in.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from assets.anonymise.anonymiser import published_texts
+from assets.anonymise.engine import pattern_spans
+from assets.anonymise.names import KnownNamesRecognizer
+from pipelines.io_managers import read_staged
 from pipelines.restricted import restricted_folder
 
 FOLDER = "detected_names"
+# The asset whose staged output holds a site's published (anonymised) texts.
+ANONYMISED_ASSET = "anonymised_submission"
 
 
 def _round_folder(staging: Path, round_id: str) -> Path:
     return Path(staging) / FOLDER / round_id
-
-
-def _fingerprint(names: Iterable[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(set(names))).encode("utf-8")).hexdigest()
 
 
 def _write(path: Path, content: object) -> None:
@@ -41,22 +45,70 @@ def _write(path: Path, content: object) -> None:
 def write_round_names(
     staging: Path, round_id: str, site_id: str, names: Iterable[str], used: Iterable[str]
 ) -> None:
-    """Replace this site's names atomically, with a fingerprint of the others' it used."""
+    """Replace this site's names atomically, with the other sites' names its run used."""
     folder = restricted_folder(_round_folder(staging, round_id))
     _write(folder / f"{site_id}.json", sorted(set(names)))
-    _write(folder / f"{site_id}.used", _fingerprint(used))
+    _write(folder / f"{site_id}.used", sorted(set(used)))
 
 
-def stale_sites(staging: Path, round_id: str, site_ids: Iterable[str]) -> list[str]:
-    """Sites anonymised without a name another site of the round has found since."""
+def names_for_gate(staging: Path, round_id: str, site_id: str) -> set[str]:
+    """The names the site's last anonymisation replaced: its own and those it used.
+
+    Sites of a round run at the same time, so another site may find a name after this
+    site's text was anonymised: that is `stale_sites`'s to catch (and rerun), not a
+    leak of this run.
+    """
     folder = _round_folder(staging, round_id)
-    stale = []
+    own, used = folder / f"{site_id}.json", folder / f"{site_id}.used"
+    return {
+        name
+        for path in (own, used)
+        if path.exists()
+        for name in json.loads(path.read_text(encoding="utf-8"))
+    }
+
+
+def stale_sites(
+    staging: Path,
+    round_id: str,
+    site_ids: Iterable[str],
+    published: Callable[[str], Iterable[str | None]] | None = None,
+) -> list[str]:
+    """Sites anonymised before another site found a name that is in their text.
+
+    A site whose run used every name found since is fresh. Otherwise its published
+    texts (`published(site_id)`; by default its staged anonymised submission) are
+    scanned for the round's names as the gate scans them: only a site where one is
+    found runs again. A rerun would change nothing else, and at national scale most
+    names found at one site never occur at another.
+    """
+    folder = _round_folder(staging, round_id)
+    behind = []
     for site_id in site_ids:
         used = folder / f"{site_id}.used"
-        current = _fingerprint(read_round_names(staging, round_id, except_site=site_id))
-        if used.exists() and json.loads(used.read_text(encoding="utf-8")) != current:
-            stale.append(site_id)
-    return stale
+        current = read_round_names(staging, round_id, except_site=site_id)
+        if used.exists() and set(json.loads(used.read_text(encoding="utf-8"))) != current:
+            behind.append(site_id)
+    if not behind:
+        return []
+    recognisers = KnownNamesRecognizer.of(read_round_names(staging, round_id))
+    texts_of = published or functools.partial(_staged_texts, staging, round_id)
+    return [site_id for site_id in behind if _holds_any(texts_of(site_id), recognisers)]
+
+
+def _staged_texts(staging: Path, round_id: str, site_id: str) -> list[str | None] | None:
+    """The site's published texts as its last run staged them; None if none are."""
+    try:
+        return published_texts(read_staged(staging, ANONYMISED_ASSET, round_id, site_id))
+    except FileNotFoundError:
+        return None
+
+
+def _holds_any(texts: Iterable[str | None] | None, recognisers: list[KnownNamesRecognizer]) -> bool:
+    """Whether a name is in the texts; with no texts staged, assume so and run again."""
+    if texts is None:
+        return True
+    return any(text and pattern_spans(text, recognisers) for text in texts)
 
 
 def read_round_names(staging: Path, round_id: str, *, except_site: str | None = None) -> set[str]:
