@@ -16,7 +16,13 @@ from assets.code.reviews import apply_reviews
 from assets.review.store import read_reviews
 from assets.stage_support import contained_errors, stage_asset, table_counts
 from pipelines.partitions import round_site
-from pipelines.resources import Codebooks, EmbeddingModel, ReviewStore, StagingArea
+from pipelines.resources import (
+    Codebooks,
+    EmbeddingModel,
+    ReviewStore,
+    StagingArea,
+    TrainedCoders,
+)
 from schemas.tables import SiteSubmission
 
 
@@ -31,13 +37,16 @@ def coded_submission(
     anonymised_submission: SiteSubmission,
     codebooks: Codebooks,
     embedding_model: EmbeddingModel,
+    trained_coders: TrainedCoders,
     reviews: ReviewStore,
     staging: StagingArea,
 ) -> dg.Output[SiteSubmission]:
     with contained_errors("code", staging.path):
         codebook = codebooks.load()
         embedder = embedding_model.embedder() if uses_embeddings(codebook) else None
-        coding = code_by_machine(anonymised_submission.segments, codebook, embedder)
+        coding = code_by_machine(
+            anonymised_submission.segments, codebook, embedder, trained_coders.path
+        )
         reviewed = apply_reviews(
             coding.segments,
             coding.segment_themes,

@@ -33,6 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from assets.code.coder import RuleCoder, code_segments, rule_coder
 from assets.code.embeddings import Embedder
 from assets.code.semantic import SemanticCoder, SemanticCoding, SemanticCodingError
+from assets.code.trained_coders import coder_key, load_or_train
 from assets.code.training import neutralise, training_data
 from schemas.codebook import CODEBOOK_DIR, Codebook, CombinedSettings
 from schemas.tables import CodedSegments, SegmentThemes, empty
@@ -92,6 +93,17 @@ class CombinedCoder:
             self._themes.append(self._regression().fit(features[rows], labels))
         rows, labels = data.for_category()
         self._category = self._regression().fit(features[rows], labels)
+
+    def __getstate__(self) -> dict:
+        """What it learnt, without codebook, embedder and rule coder (trained_coders.py)."""
+        live = ("codebook", "embedder", "_rules")
+        return {k: v for k, v in self.__dict__.items() if k not in live}
+
+    def attach(self, codebook: Codebook, embedder: Embedder) -> CombinedCoder:
+        """Give a coder loaded from disk the codebook, embedder and rules it was trained with."""
+        self.codebook, self.embedder = codebook, embedder
+        self._rules = rule_coder(codebook)
+        return self
 
     def code(
         self, segments: pd.DataFrame, embeddings: np.ndarray | None = None
@@ -177,12 +189,16 @@ class MachineCoding:
 
 
 def code_by_machine(
-    segments: pd.DataFrame, codebook: Codebook, embedder: Embedder | None
+    segments: pd.DataFrame,
+    codebook: Codebook,
+    embedder: Embedder | None,
+    trained_dir: Path | None = None,
 ) -> MachineCoding:
     """Code segments with every machine coder the codebook supports; publish the combined one.
 
     A codebook without `combined:` settings (before v3), or no embedder, is coded and
-    published by rules alone, as those versions were.
+    published by rules alone, as those versions were. `trained_dir` keeps the trained
+    coders between processes (trained_coders.py).
     """
     rules = code_segments(segments, codebook)
     if not uses_embeddings(codebook) or embedder is None or rules.segments.empty:
@@ -190,8 +206,8 @@ def code_by_machine(
     frame = rules.segments
     texts = [neutralise(str(text)) for text in frame["text"]]
     embeddings = np.asarray(embedder.embed(texts), dtype=np.float64)
-    semantic = semantic_coder(codebook, embedder)
-    combined = combined_coder(codebook, embedder)
+    semantic = semantic_coder(codebook, embedder, trained_dir)
+    combined = combined_coder(codebook, embedder, trained_dir)
     semantic_codings = semantic.code_embedded(texts, embeddings)
     combined_codings = combined.code(frame, embeddings)
     published = frame.assign(category=[coding.category for coding in combined_codings])
@@ -229,14 +245,23 @@ def uses_embeddings(codebook: Codebook) -> bool:
 
 
 @functools.lru_cache(maxsize=2)
-def semantic_coder(codebook: Codebook, embedder: Embedder) -> SemanticCoder:
-    """Trained once per process, codebook and embedder: training costs seconds, coding less."""
-    return SemanticCoder(codebook, embedder)
+def semantic_coder(
+    codebook: Codebook, embedder: Embedder, trained_dir: Path | None = None
+) -> SemanticCoder:
+    """Trained once per process, codebook and embedder (or loaded from `trained_dir`):
+    training costs seconds, coding less."""
+    key = coder_key("semantic", codebook, embedder.name)
+    coder = load_or_train(trained_dir, key, lambda: SemanticCoder(codebook, embedder))
+    return coder.attach(codebook, embedder)
 
 
 @functools.lru_cache(maxsize=2)
-def combined_coder(codebook: Codebook, embedder: Embedder) -> CombinedCoder:
-    return CombinedCoder(codebook, embedder)
+def combined_coder(
+    codebook: Codebook, embedder: Embedder, trained_dir: Path | None = None
+) -> CombinedCoder:
+    key = coder_key("combined", codebook, embedder.name)
+    coder = load_or_train(trained_dir, key, lambda: CombinedCoder(codebook, embedder))
+    return coder.attach(codebook, embedder)
 
 
 def _themes_table(rows: list[dict]) -> pd.DataFrame:

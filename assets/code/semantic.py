@@ -93,6 +93,15 @@ class SemanticCoder:
         ]
         self._category = _learn_category(data, matrix, self.settings)
 
+    def __getstate__(self) -> dict:
+        """What it learnt, without the codebook and embedder (trained_coders.py)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("codebook", "embedder")}
+
+    def attach(self, codebook: Codebook, embedder: Embedder) -> SemanticCoder:
+        """Give a coder loaded from disk the codebook and embedder it was trained with."""
+        self.codebook, self.embedder = codebook, embedder
+        return self
+
     def code(self, texts: Iterable[str]) -> list[SemanticCoding]:
         """Score every text against every theme, sub-code and category: deterministic."""
         cleaned = [neutralise(text) for text in texts]
