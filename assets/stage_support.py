@@ -38,6 +38,26 @@ def stage_asset(
     )
 
 
+def follows_inputs(gate_depth: int) -> dg.AutomationCondition:
+    """Materialise again when an input updates (eager), but only while every blocking check
+    up to `gate_depth` assets upstream last passed.
+
+    Dagster's own `all_deps_blocking_checks_passed` looks at direct inputs only, and the
+    anonymisation gate sits on `anonymised_submission`, further up than the aggregate and
+    the load: without the nesting, a coded partition made from a gate failure could flow
+    on into the warehouse. An update made in the same run as this asset's is ignored, so a
+    job run over every stage triggers nothing more.
+    """
+    checks = dg.AutomationCondition.all_deps_blocking_checks_passed()
+    upstream, passed = checks, checks
+    for _ in range(gate_depth - 1):
+        upstream = dg.AutomationCondition.all_deps_match(upstream)
+        passed = passed & upstream
+    return (
+        dg.AutomationCondition.eager() & passed.with_label("upstream blocking checks passed")
+    ).with_label("follows inputs")
+
+
 class StageFailed(Exception):
     """A stage failed; the details are in the restricted error log it names."""
 
