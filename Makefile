@@ -4,12 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test lint lock dev clean bench-anonymiser
+.PHONY: demo test lint lock dev clean bench bench-anonymiser
 
-# Dagster's instance config for the default DAGSTER_HOME: local storage, telemetry off.
-$(DAGSTER_HOME)/dagster.yaml:
+# Dagster's instance config for the default DAGSTER_HOME: local storage, the run queue with
+# one run per site at a time, telemetry off (deploy/README.md).
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster-local.yaml
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	cp deploy/dagster-local.yaml $@
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -23,8 +24,13 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/ariadne materialise
 
+## Headless Chromium for the impact report's browser tests: Debian's package, installed once.
+/usr/bin/chromium:
+	apt-get install -y --no-install-recommends chromium || \
+	  (apt-get update && apt-get install -y --no-install-recommends chromium)
+
 ## Run the whole test suite (PostgreSQL tests need the server at ARIADNE_TEST_POSTGRES_URL).
-test: $(BIN)/.installed
+test: $(BIN)/.installed /usr/bin/chromium
 	$(BIN)/pytest
 
 ## ruff, and Dagster's own check that the definitions load.
@@ -36,6 +42,11 @@ lint: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 ## Open the Dagster UI on the asset graph, partitions and checks.
 dev: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dg dev
+
+## The whole pipeline on a generated national round beside plain Presidio and spaCy NER alone
+## (benchmarks/README.md; about 25 minutes; the table goes to benchmarks/results/end-to-end.md).
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.pipeline
 
 ## The anonymiser against plain Presidio on the same generated corpus (benchmarks/README.md).
 bench-anonymiser: $(BIN)/.installed

@@ -3,6 +3,9 @@
 materialise      run every stage for rounds and sites found in raw/, then print a summary
 validate         check one submission folder without loading it; list every problem
 rounds           rounds and sites in raw/, their files' status and last run
+status           per round and site: files and their state, the last run and its outcome,
+                 failed checks, quarantined items with reasons
+quarantine       every quarantined file, row and paragraph of a round, with its reason
 prepare          build what the stages read from installed packages (run by the set-up)
 eval-anonymiser  score the anonymiser on the labelled synthetic corpus (tests/anonymiser_eval)
 eval-coder       score the theme coders on the labelled set (tests/coder_eval)
@@ -25,10 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy.exc
 from dagster import (
     BetaWarning,
     DagsterInstance,
-    JobDefinition,
     PreviewWarning,
     RunsFilter,
 )
@@ -38,12 +41,11 @@ from assets.load.loader import read_partition_summary, read_source_file_status
 from assets.validate.validation import validate_submission
 from pipelines.partitions import partition_key, register
 from pipelines.resources import from_environment
+from pipelines.round_runner import SiteRunner
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 MAX_NAME_PASSES = 3
 ANONYMISER_CORPUS = Path(__file__).parents[1] / "tests" / "anonymiser_eval"
-# The run's events are all in the Dagster event log; the terminal shows progress and problems.
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _instance() -> DagsterInstance:
@@ -69,65 +71,74 @@ def materialise(round_id: str | None, site_ids: Collection[str] | None = None) -
     # Imported here, after main() has set the warning filters: loading the definitions
     # warns about the preview features they use on purpose.
     from assets.anonymise.round_names import stale_sites
-    from pipelines.definitions import build_definitions, materialise_round_site
+    from warehouse.migrations_runner import migrate
 
+    found = discover_partitions(_raw_dir())
     pairs = [
         (r, s)
-        for r, s in discover_partitions(_raw_dir())
+        for r, s in found
         if (round_id is None or r == round_id) and (site_ids is None or s in site_ids)
     ]
     if not pairs:
         sites = ", ".join(sorted(site_ids)) if site_ids is not None else None
         print(f"nothing to materialise in {_raw_dir()} for round={round_id} site={sites}")
         return 1
-    instance = _instance()
-    register(instance, pairs)
-    job = build_definitions().resolve_job_def(materialise_round_site.name)
+    resources = from_environment()
+    register(_instance(), pairs)
+    try:
+        # Once, before any site's run: two workers must not both create a new warehouse.
+        migrate(resources["warehouse"].engine())
+    except sqlalchemy.exc.OperationalError as error:
+        print(f"the warehouse cannot be reached, nothing was run: {_first_line(error)}")
+        return 1
     failed: dict[tuple[str, str], str] = {}
-    for number, (r, s) in enumerate(pairs, start=1):
-        print(f"[{number}/{len(pairs)}] {r} / {s} ...", end=" ", flush=True)
-        _run_partition(job, instance, r, s, failed)
-    # A site anonymised before another site's names were found runs again, until none is
-    # stale: the round ends anonymised against every name found in it, in any order.
-    for _ in range(MAX_NAME_PASSES):
-        staging = from_environment()["staging"].path
-        stale = [
-            (r, s)
-            for r in dict.fromkeys(r for r, _ in pairs)
-            for s in stale_sites(staging, r, [s for rr, s in pairs if rr == r])
-            if (r, s) not in failed
-        ]
-        for r, s in stale:
-            print(f"[names found at other sites] {r} / {s} ...", end=" ", flush=True)
-            _run_partition(job, instance, r, s, failed)
-        if not stale:
-            break
+    round_ids = {r for r, _ in pairs}
+    with SiteRunner(resources["site_workers"].workers) as runner:
+        _run_all(runner, pairs, failed)
+        # A site anonymised before another site found a name that is in its text runs
+        # again, until none is: no name found anywhere in the round is left at any of its
+        # sites. Every site of the round is checked, not only those run now.
+        for _ in range(MAX_NAME_PASSES):
+            stale = [
+                (r, s)
+                for r in sorted(round_ids)
+                for s in stale_sites(
+                    resources["staging"].path, r, [s for rr, s in found if rr == r]
+                )
+                if (r, s) not in failed
+            ]
+            if not stale:
+                break
+            print(f"names found at other sites: {len(stale)} site(s) run again")
+            _run_all(runner, stale, failed)
     print()
-    print_summary({r for r, _ in pairs})
+    print_summary(round_ids)
     for (r, s), run_id in failed.items():
         print(f"FAILED: {r} / {s}: see run {run_id} in `dg dev` and the quarantine view")
     return 1 if failed else 0
 
 
-def _run_partition(
-    job: JobDefinition,
-    instance: DagsterInstance,
-    r: str,
-    s: str,
-    failed: dict[tuple[str, str], str],
+def _run_all(
+    runner: SiteRunner, pairs: list[tuple[str, str]], failed: dict[tuple[str, str], str]
 ) -> None:
-    """Run one round x site; record it in `failed` if the run does not succeed."""
-    result = job.execute_in_process(
-        partition_key=partition_key(r, s),
-        instance=instance,
-        raise_on_error=False,
-        run_config=QUIET_CONSOLE,
-    )
-    print(f"{'ok' if result.success else 'FAILED'} (run {result.run_id[:8]})")
-    if result.success:
-        failed.pop((r, s), None)
-    else:
-        failed[(r, s)] = result.run_id
+    """Run the partitions, printing each as it ends; record failures in `failed`."""
+    for number, outcome in enumerate(runner.run(pairs), start=1):
+        state = "ok" if outcome.success else "FAILED"
+        print(
+            f"[{number}/{len(pairs)}] {outcome.round_id} / {outcome.site_id} {state} "
+            f"(run {outcome.run_id[:8]})",
+            flush=True,
+        )
+        key = (outcome.round_id, outcome.site_id)
+        if outcome.success:
+            failed.pop(key, None)
+        else:
+            failed[key] = outcome.run_id
+
+
+def _first_line(error: sqlalchemy.exc.DBAPIError) -> str:
+    """The driver's own message (it never holds the password), without SQLAlchemy's echo."""
+    return str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
 
 
 def print_summary(round_ids: set[str]) -> None:
@@ -199,6 +210,45 @@ def rounds() -> int:
             ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no files loaded"
         )
         print(f"{r} / {s}: {shown}; {last}")
+    return 0
+
+
+def show_status(round_id: str | None, site_id: str | None) -> int:
+    """Where each round x site stands: raw/ against the warehouse, and the last run."""
+    from pipelines.status import collect_status, format_status
+
+    resources = from_environment()
+    engine = resources["warehouse"].engine()
+    try:
+        found = collect_status(resources["raw"].path, engine, _instance(), round_id, site_id)
+    finally:
+        engine.dispose()
+    if not found.sites:
+        print(f"no round x site in {resources['raw'].path} or the warehouse for round={round_id}")
+        return 1
+    print(format_status(found))
+    return 0
+
+
+def show_quarantine(round_id: str, site_id: str | None) -> int:
+    """Every quarantined item of a round (or one site of it), in full."""
+    from sqlalchemy.exc import DBAPIError
+
+    from assets.load.readers import read_quarantine
+    from pipelines.status import format_quarantine
+
+    engine = from_environment()["warehouse"].engine()
+    try:
+        items = read_quarantine(engine, round_id, site_id)
+    except DBAPIError as error:
+        print(f"the warehouse could not be read ({type(error.orig).__name__})")
+        return 1
+    finally:
+        engine.dispose()
+    if items.empty:
+        print(f"nothing quarantined in the warehouse for round={round_id} site={site_id}")
+        return 0
+    print(format_quarantine(items))
     return 0
 
 
@@ -369,6 +419,12 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("validate", help="check a submission folder without loading it")
     check.add_argument("path", type=Path)
     commands.add_parser("rounds", help="rounds, sites, file status and last run")
+    state = commands.add_parser("status", help="files, last run, failed checks, quarantine")
+    state.add_argument("--round", dest="round_id")
+    state.add_argument("--site", dest="site_id")
+    held = commands.add_parser("quarantine", help="a round's quarantined items in full")
+    held.add_argument("--round", dest="round_id", required=True)
+    held.add_argument("--site", dest="site_id")
     commands.add_parser(
         "prepare", help="build the name lists and the embedding model from installed packages"
     )
@@ -393,6 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="store the reviews without rerunning the sites they touch",
     )
+    impact = commands.add_parser("report", help="a round's impact report (HTML; PDF with chromium)")
+    impact.add_argument("--round", dest="round_id", required=True)
+    impact.add_argument(
+        "--out", type=Path, default=None, help="folder (default ARIADNE_REPORTS_DIR)"
+    )
     synthetic = commands.add_parser("generate", help="write a synthetic round for benchmarks")
     for option in ("sites", "workshops-per-site", "responses-per-site", "seed"):
         synthetic.add_argument(f"--{option}", type=int, required=True)
@@ -403,6 +464,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         sizes = ("sites", "workshops_per_site", "responses_per_site", "seed", "words_per_workshop")
         return generate(args.out, args.round_id, {size: getattr(args, size) for size in sizes})
+    if args.command == "report":
+        # Imported here: matplotlib stays out of the other commands.
+        from assets.report.cli_command import report
+
+        return report(args.round_id, args.out)
     if args.command == "materialise":
         return materialise(args.round_id, [args.site_id] if args.site_id else None)
     if args.command == "import-review":
@@ -417,6 +483,10 @@ def main(argv: list[str] | None = None) -> int:
         return eval_coder()
     if args.command == "export-review":
         return export_review(args.round_id, args.site_id, args.out)
+    if args.command == "status":
+        return show_status(args.round_id, args.site_id)
+    if args.command == "quarantine":
+        return show_quarantine(args.round_id, args.site_id)
     return rounds()
 
 

@@ -80,12 +80,18 @@ class PseudonymKey(ConfigurableResource):
 
 
 class Warehouse(ConfigurableResource):
-    """The analysts' database (`ARIADNE_WAREHOUSE_URL`, default a SQLite file)."""
+    """The analysts' database (`ARIADNE_WAREHOUSE_URL`, default a SQLite file).
+
+    Read through `EnvVar` when set, like the pseudonym key: the URL may hold a password,
+    and Dagster stores a resource's plain values in every run's job snapshot.
+    """
 
     url: str = "sqlite:///warehouse/ariadne.db"
 
     def engine(self) -> Engine:
-        return create_warehouse_engine(self.url)
+        """An engine in a run or outside one (where an EnvVar field holds its name)."""
+        url = self.url.get_value() if isinstance(self.url, EnvVar) else self.url
+        return create_warehouse_engine(url)
 
 
 class Codebooks(ConfigurableResource):
@@ -110,6 +116,18 @@ class EmbeddingModel(ConfigurableResource):
 
     def embedder(self) -> StaticEmbedder:
         return load_static_embedder(self.path)
+
+
+class TrainedCoders(ConfigurableResource):
+    """Where trained coders are kept between processes (`ARIADNE_TRAINED_CODERS_DIR`,
+    default `build/coders`): each is trained once per codebook, embedding model and code
+    version instead of in every process (assets/code/trained_coders.py)."""
+
+    coders_dir: str = "build/coders"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.coders_dir)
 
 
 class Instruments(ConfigurableResource):
@@ -137,6 +155,30 @@ class AnonymiserSettings(ConfigurableResource):
     processes: int = 2
 
 
+class SiteWorkers(ConfigurableResource):
+    """Processes `ariadne materialise` runs a round's sites in (`ARIADNE_PARALLEL_SITES`).
+
+    Two by default, the machine's cores: each worker runs one site at a time with its NER
+    in one process (pipelines/round_runner.py).
+    """
+
+    workers: int = 2
+
+
+class Reports(ConfigurableResource):
+    """Where impact reports are written (`ARIADNE_REPORTS_DIR`, default `reports`).
+
+    One folder per round: `<reports_dir>/<round_id>/impact-report.html`. Reports hold
+    anonymised quotes, so the folder is shared like the warehouse, not like staging.
+    """
+
+    reports_dir: str = "reports"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.reports_dir)
+
+
 class DataDocs(ConfigurableResource):
     """Where Great Expectations writes its Data Docs (`ARIADNE_DATA_DOCS_DIR`)."""
 
@@ -152,6 +194,7 @@ def from_environment() -> dict[str, ConfigurableResource]:
     """The resources as the environment configures them; the one place env vars are read."""
     threshold = _from_env(threshold="ARIADNE_DISCLOSURE_THRESHOLD")
     processes = _from_env(processes="ARIADNE_ANONYMISER_PROCESSES")
+    workers = _from_env(workers="ARIADNE_PARALLEL_SITES")
     return {
         "raw": RawSubmissions(**_from_env(raw_dir="ARIADNE_RAW_DIR")),
         "staging": StagingArea(**_from_env(staging_dir="ARIADNE_STAGING_DIR")),
@@ -162,11 +205,34 @@ def from_environment() -> dict[str, ConfigurableResource]:
             else None,
             **_from_env(key_file="ARIADNE_PSEUDONYM_KEY_FILE"),
         ),
-        "warehouse": Warehouse(**_from_env(url="ARIADNE_WAREHOUSE_URL")),
+        "warehouse": Warehouse(url=EnvVar("ARIADNE_WAREHOUSE_URL"))
+        if os.environ.get("ARIADNE_WAREHOUSE_URL")
+        else Warehouse(),
         "codebooks": Codebooks(**_from_env(version="ARIADNE_CODEBOOK_VERSION")),
         "instruments": Instruments(),
         "embedding_model": EmbeddingModel(**_from_env(model_dir="ARIADNE_EMBEDDING_MODEL_DIR")),
+        "trained_coders": TrainedCoders(**_from_env(coders_dir="ARIADNE_TRAINED_CODERS_DIR")),
         "disclosure": Disclosure(**{k: int(v) for k, v in threshold.items()}),
         "anonymiser": AnonymiserSettings(**{k: int(v) for k, v in processes.items()}),
+        "site_workers": SiteWorkers(**{k: int(v) for k, v in workers.items()}),
         "data_docs": DataDocs(**_from_env(data_docs_dir="ARIADNE_DATA_DOCS_DIR")),
+        "reports": Reports(**_from_env(reports_dir="ARIADNE_REPORTS_DIR")),
+        "automation": Automation(
+            **_from_env(nightly_cron="ARIADNE_NIGHTLY_CRON"),
+            **{
+                k: int(v)
+                for k, v in _from_env(
+                    sensor_interval_seconds="ARIADNE_SENSOR_INTERVAL_SECONDS"
+                ).items()
+            },
+        ),
     }
+
+
+class Automation(ConfigurableResource):
+    """When the daemon looks for work: the raw/ sensor's and the automation sensor's interval
+    (`ARIADNE_SENSOR_INTERVAL_SECONDS`, default 30) and the nightly reconcile's cron schedule,
+    in Europe/London time (`ARIADNE_NIGHTLY_CRON`, default `0 2 * * *`)."""
+
+    sensor_interval_seconds: int = 30
+    nightly_cron: str = "0 2 * * *"
