@@ -9,6 +9,7 @@ Raw files are only ever opened for reading.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -150,40 +151,35 @@ def read_roster(raw_dir: Path) -> pd.DataFrame:
 
     Columns: round_id, site_id, event_id (None for a withdrawal), name, role (None for a
     withdrawal), initials, kind (`attendee` or `withdrawal`). Unreadable manifests are
-    skipped: their sites are quarantined by `read_site_submission` anyway.
+    skipped: their sites are quarantined by `read_site_submission` anyway. Each site's run
+    reads every manifest of the programme, so a manifest's people are parsed once per
+    process and content (`_manifest_people`), not once per run.
     """
     raw_dir = Path(raw_dir)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for round_id, site_id in scan_layout(raw_dir).partitions:
         try:
-            manifest = parse_manifest(_read_manifest_bytes(raw_dir, round_id, site_id))
+            content = _read_manifest_bytes(raw_dir, round_id, site_id)
+            rows += _manifest_people(content, round_id, site_id)
         except (OSError, SubmissionFileError):
             continue
-        place = {"round_id": round_id, "site_id": site_id}
-        for event in manifest.events:
-            rows += [
-                {
-                    **place,
-                    "event_id": event.id,
-                    "name": attendee.name,
-                    "role": attendee.role,
-                    "initials": attendee.initials,
-                    "kind": "attendee",
-                }
-                for attendee in event.attendees
-            ]
-        rows += [
-            {
-                **place,
-                "event_id": None,
-                "name": withdrawal.name,
-                "role": None,
-                "initials": None,
-                "kind": "withdrawal",
-            }
-            for withdrawal in manifest.withdrawals
-        ]
     return pd.DataFrame(rows, columns=list(ROSTER_COLUMNS))
+
+
+@functools.lru_cache(maxsize=4096)
+def _manifest_people(content: bytes, round_id: str, site_id: str) -> tuple[tuple[Any, ...], ...]:
+    """A manifest's attendees and withdrawals as roster rows (in ROSTER_COLUMNS' order)."""
+    manifest = parse_manifest(content)
+    attendees = (
+        (round_id, site_id, event.id, attendee.name, attendee.role, attendee.initials, "attendee")
+        for event in manifest.events
+        for attendee in event.attendees
+    )
+    withdrawals = (
+        (round_id, site_id, None, withdrawal.name, None, None, "withdrawal")
+        for withdrawal in manifest.withdrawals
+    )
+    return (*attendees, *withdrawals)
 
 
 def event_sites(raw_dir: Path, round_id: str) -> dict[str, list[str]]:
