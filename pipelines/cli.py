@@ -110,7 +110,12 @@ def materialise(round_id: str | None, site_ids: Collection[str] | None = None) -
             if not stale:
                 break
             print(f"names found at other sites: {len(stale)} site(s) run again")
-            _run_all(runner, stale, failed)
+            # A site this command ran needs only anonymisation and what follows it again:
+            # its ingest and validation are in staging as they were a moment ago. A site
+            # it did not run may have new files since its last run: it runs whole.
+            ran = set(pairs)
+            _run_all(runner, [p for p in stale if p in ran], failed, "anonymised_submission")
+            _run_all(runner, [p for p in stale if p not in ran], failed)
     print()
     print_summary(round_ids)
     for (r, s), run_id in failed.items():
@@ -119,10 +124,15 @@ def materialise(round_id: str | None, site_ids: Collection[str] | None = None) -
 
 
 def _run_all(
-    runner: SiteRunner, pairs: list[tuple[str, str]], failed: dict[tuple[str, str], str]
+    runner: SiteRunner,
+    pairs: list[tuple[str, str]],
+    failed: dict[tuple[str, str], str],
+    from_stage: str | None = None,
 ) -> None:
     """Run the partitions, printing each as it ends; record failures in `failed`."""
-    for number, outcome in enumerate(runner.run(pairs), start=1):
+    if not pairs:
+        return
+    for number, outcome in enumerate(runner.run(pairs, from_stage), start=1):
         state = "ok" if outcome.success else "FAILED"
         print(
             f"[{number}/{len(pairs)}] {outcome.round_id} / {outcome.site_id} {state} "

@@ -66,13 +66,19 @@ class SiteRunner:
         if self._pool is not None:
             self._pool.shutdown()
 
-    def run(self, pairs: Sequence[tuple[str, str]]) -> Iterator[PartitionOutcome]:
-        """Run each (round, site); yield each outcome as its run ends (in that order)."""
+    def run(
+        self, pairs: Sequence[tuple[str, str]], from_stage: str | None = None
+    ) -> Iterator[PartitionOutcome]:
+        """Run each (round, site); yield each outcome as its run ends (in that order).
+
+        `from_stage` (an asset's name) runs it and the stages after it only, reading its
+        input from the restricted staging area as the last run left it.
+        """
         if self.workers <= 1 or (len(pairs) <= 1 and self._pool is None):
             if self._local is None:
                 self._local = (_job(), DagsterInstance.get())
             for round_id, site_id in pairs:
-                yield _run(*self._local, round_id, site_id, show_stages=True)
+                yield _run(*self._local, round_id, site_id, from_stage, show_stages=True)
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
@@ -80,7 +86,7 @@ class SiteRunner:
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
             )
-        futures = [self._pool.submit(_run_in_worker, r, s) for r, s in pairs]
+        futures = [self._pool.submit(_run_in_worker, r, s, from_stage) for r, s in pairs]
         for future in as_completed(futures):
             yield future.result()
 
@@ -91,10 +97,13 @@ def _job() -> JobDefinition:
     return build_definitions().resolve_job_def(materialise_round_site.name)
 
 
-def _stage_keys() -> list[AssetKey]:
+def _stage_keys(from_stage: str | None) -> list[AssetKey]:
+    """The stages in the order data flows, from `from_stage` on (all when None)."""
     from pipelines.definitions import STAGES
 
-    return [stage.key for stage in STAGES]
+    keys = [stage.key for stage in STAGES]
+    names = [key.to_user_string() for key in keys]
+    return keys[names.index(from_stage) :] if from_stage else keys
 
 
 def _run(
@@ -102,6 +111,7 @@ def _run(
     instance: DagsterInstance,
     round_id: str,
     site_id: str,
+    from_stage: str | None = None,
     show_stages: bool = False,
 ) -> PartitionOutcome:
     run_id = str(uuid.uuid4())
@@ -115,7 +125,7 @@ def _run(
         run_id=run_id,
         # Recorded on the run, so that automation sees these stages were in it and does
         # not run them again (docs/decisions/0015).
-        asset_selection=_stage_keys(),
+        asset_selection=_stage_keys(from_stage),
     )
     return PartitionOutcome(round_id, site_id, result.success, result.run_id)
 
@@ -144,7 +154,7 @@ def _start_worker() -> None:
     _worker = (_job(), DagsterInstance.get())
 
 
-def _run_in_worker(round_id: str, site_id: str) -> PartitionOutcome:
+def _run_in_worker(round_id: str, site_id: str, from_stage: str | None) -> PartitionOutcome:
     assert _worker is not None, "the pool's initializer loads the job"
     job, instance = _worker
-    return _run(job, instance, round_id, site_id)
+    return _run(job, instance, round_id, site_id, from_stage)
