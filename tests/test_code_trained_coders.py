@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from assets.code.combined import CombinedCoder, code_by_machine, combined_coder, semantic_coder
 from assets.code.embeddings import load_static_embedder
 from assets.code.trained_coders import coder_key, load_or_train
 from schemas.codebook import CODEBOOK_DIR, codebook_path, load_codebook
+from tests.test_code_combined import _segments
 
 TEXTS = [
     "Carers said the interpreter was booked late for every appointment.",
@@ -28,29 +28,6 @@ def codebook():
 @pytest.fixture(scope="module")
 def embedder():
     return load_static_embedder()
-
-
-def _segments(texts: list[str]) -> pd.DataFrame:
-    n = len(texts)
-    return pd.DataFrame(
-        {
-            "segment_id": [f"seg-{i}" for i in range(n)],
-            "round_id": "2024-impact",
-            "site_id": "east-london",
-            "source_kind": "minutes",
-            "event_id": "el-ws1",
-            "speaker": None,
-            "stakeholder_group": "carer",
-            "agenda_item": None,
-            "text": texts,
-            "source_file": "minutes/ws1.docx",
-            "source_sha256": "a" * 64,
-            "locator": [f"paragraph {i + 1}" for i in range(n)],
-            "is_action": [False, False, True],
-            "item_id": None,
-            "response_id": None,
-        }
-    )
 
 
 def test_a_coder_is_trained_once_then_loaded(tmp_path: Path) -> None:
