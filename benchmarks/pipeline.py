@@ -228,6 +228,7 @@ def pipeline_env(work: Path) -> dict[str, str]:
         "ARIADNE_WAREHOUSE_URL": f"sqlite:///{work / 'warehouse.db'}",
         "ARIADNE_REVIEWS_DIR": str(work / "reviews"),
         "ARIADNE_DATA_DOCS_DIR": str(work / "data_docs"),
+        # A throwaway pseudonym key for synthetic data; its digits are no NHS number.
         "ARIADNE_PSEUDONYM_KEY": "benchmark-key-not-a-secret-0123456789",
         "DAGSTER_HOME": str(work / "dagster_home"),
     }
