@@ -201,9 +201,18 @@ def load_codebook(path: Path) -> Codebook:
     """Read and check a codebook file; raise CodebookError naming the file and the place."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CodebookError(f"{path}: cannot be read ({error.strerror})") from error
+    return _checked_codebook(path, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _checked_codebook(path: Path, text: str) -> Codebook:
+    """Parsed and checked once per process and content: every site's run loads it twice,
+    and checking its rules costs about a second."""
+    try:
+        document = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"

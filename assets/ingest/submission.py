@@ -189,12 +189,19 @@ def event_sites(raw_dir: Path, round_id: str) -> dict[str, list[str]]:
         if partition_round != round_id:
             continue
         try:
-            manifest = parse_manifest(_read_manifest_bytes(Path(raw_dir), round_id, site_id))
+            event_ids = _manifest_event_ids(_read_manifest_bytes(Path(raw_dir), round_id, site_id))
         except (OSError, SubmissionFileError):
             continue
-        for event in manifest.events:
-            sites.setdefault(event.id, []).append(site_id)
+        for event_id in event_ids:
+            sites.setdefault(event_id, []).append(site_id)
     return sites
+
+
+@functools.lru_cache(maxsize=4096)
+def _manifest_event_ids(content: bytes) -> tuple[str, ...]:
+    """A manifest's event ids: each site's run reads every manifest of its round, so each
+    is parsed once per process and content, not once per run."""
+    return tuple(event.id for event in parse_manifest(content).events)
 
 
 # ---------------------------------------------------------------------------------------
