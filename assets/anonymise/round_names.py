@@ -83,15 +83,16 @@ def stale_sites(
     names found at one site never occur at another.
     """
     folder = _round_folder(staging, round_id)
+    found_at = _names_by_site(staging, round_id)
     behind = []
     for site_id in site_ids:
         used = folder / f"{site_id}.used"
-        current = read_round_names(staging, round_id, except_site=site_id)
+        current = set().union(*(names for site, names in found_at.items() if site != site_id))
         if used.exists() and set(json.loads(used.read_text(encoding="utf-8"))) != current:
             behind.append(site_id)
     if not behind:
         return []
-    recognisers = KnownNamesRecognizer.of(read_round_names(staging, round_id))
+    recognisers = KnownNamesRecognizer.of(set().union(*found_at.values()))
     texts_of = published or functools.partial(_staged_texts, staging, round_id)
     return [site_id for site_id in behind if _holds_any(texts_of(site_id), recognisers)]
 
@@ -113,9 +114,19 @@ def _holds_any(texts: Iterable[str | None] | None, recognisers: list[KnownNamesR
 
 def read_round_names(staging: Path, round_id: str, *, except_site: str | None = None) -> set[str]:
     """Every name found at the round's sites so far (but `except_site`'s)."""
-    names: set[str] = set()
+    return set().union(
+        *(
+            names
+            for site_id, names in _names_by_site(staging, round_id).items()
+            if site_id != except_site
+        )
+    )
+
+
+def _names_by_site(staging: Path, round_id: str) -> dict[str, set[str]]:
+    """The names each site of the round found, each site's file read once."""
     folder = _round_folder(staging, round_id)
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        if path.stem != except_site:
-            names.update(json.loads(path.read_text(encoding="utf-8")))
-    return names
+    return {
+        path.stem: set(json.loads(path.read_text(encoding="utf-8")))
+        for path in (sorted(folder.glob("*.json")) if folder.is_dir() else ())
+    }
