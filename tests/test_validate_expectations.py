@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from assets.validate.expectations import run_suite
+from assets.validate.expectations import partition_docs_dir, run_suite, write_docs_index
 
 SHA = "c" * 64
 
@@ -46,3 +46,15 @@ def test_data_docs_list_every_run_and_never_show_text(tmp_path: Path) -> None:
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.suffix in {".html", ".json"}:
             assert "900321" not in path.read_text(errors="ignore"), path
+
+
+def test_each_round_and_site_has_its_docs_and_the_top_index_links_them(tmp_path: Path) -> None:
+    for site in ("site-a", "site-b"):
+        docs = partition_docs_dir(tmp_path, "2024-impact", site)
+        run_suite("segments", _segments(["fine"], ["a"]), docs, f"2024-impact.{site}.run")
+    write_docs_index(tmp_path)
+    index = (tmp_path / "index.html").read_text()
+    assert 'href="2024-impact/site-a/index.html"' in index
+    assert 'href="2024-impact/site-b/index.html"' in index
+    site_a = (tmp_path / "2024-impact" / "site-a" / "index.html").read_text()
+    assert "2024-impact.site-a.run" in site_a and "site-b" not in site_a

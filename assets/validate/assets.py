@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.stage_support import contained_errors, stage_asset, table_counts
-from assets.validate.expectations import run_suite
+from assets.validate.expectations import partition_docs_dir, run_suite, write_docs_index
 from assets.validate.validation import validate_submission
 from pipelines.partitions import round_site, split_partition_key
 from pipelines.resources import Codebooks, DataDocs, Instruments, StagingArea
@@ -50,13 +50,15 @@ def _expectation_check(name: str, table: str, asset: dg.AssetsDefinition | str):
         staging: StagingArea,
     ) -> dg.AssetCheckResult:
         round_id, site_id = split_partition_key(context.partition_key)
+        docs = partition_docs_dir(Path(data_docs.data_docs_dir), round_id, site_id)
         with contained_errors(f"{name}_expectations", staging.path):
             outcome = run_suite(
                 name,
                 getattr(anonymised_submission, table),
-                Path(data_docs.data_docs_dir),
+                docs,
                 run_name=f"{round_id}.{site_id}.{context.run.run_id[:8]}",
             )
+            write_docs_index(Path(data_docs.data_docs_dir))
         return dg.AssetCheckResult(
             passed=outcome.success,
             metadata={
@@ -64,9 +66,7 @@ def _expectation_check(name: str, table: str, asset: dg.AssetsDefinition | str):
                 "expectations_failed": len(outcome.failed),
                 "failed": ", ".join(outcome.failed) or "none",
                 "unexpected_rows": sum(outcome.unexpected_counts.values()),
-                "data_docs": dg.MetadataValue.path(
-                    str(Path(data_docs.data_docs_dir) / "index.html")
-                ),
+                "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
             },
         )
 
