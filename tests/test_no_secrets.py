@@ -13,11 +13,8 @@ Data Docs, the staging area's error logs and the warehouse's tables.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import shutil
-import sqlite3
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from sqlalchemy import create_engine, make_url, text
 from pipelines import cli
 from pipelines.definitions import build_definitions, materialise_round_site
 from pipelines.partitions import partition_key, register
+from tests.sqlite_text import stored_values
 
 SAMPLE_RAW = Path(__file__).resolve().parents[1] / "raw"
 ROUND, SITE = "2024-impact", "national"
@@ -78,28 +76,6 @@ def _dagster_texts() -> Iterator[tuple[str, str]]:
                 yield f"{where} event {kind}", serialize_value(entry)
 
 
-def _stored_values(database: Path) -> Iterator[str]:
-    """Every text and blob in a SQLite file, blobs also decompressed where they are zlib."""
-    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
-        for table in tables:
-            try:
-                rows = connection.execute(f'SELECT * FROM "{table}"').fetchall()
-            except sqlite3.DatabaseError:
-                continue  # an index or trigger, not a table
-            for row in rows:
-                for value in row:
-                    if isinstance(value, str):
-                        yield value
-                    elif isinstance(value, bytes):
-                        yield value.decode("utf-8", errors="ignore")
-                        with contextlib.suppress(zlib.error):
-                            yield zlib.decompress(value).decode("utf-8", errors="ignore")
-    finally:
-        connection.close()
-
-
 def _file_texts(*folders: Path) -> Iterator[tuple[str, str]]:
     for folder in folders:
         for path in folder.rglob("*"):
@@ -107,7 +83,7 @@ def _file_texts(*folders: Path) -> Iterator[tuple[str, str]]:
                 continue
             yield str(path), path.read_bytes().decode("utf-8", errors="ignore")
             if path.suffix == ".db":
-                yield from ((f"{path} (rows)", value) for value in _stored_values(path))
+                yield from ((f"{path} (rows)", value) for value in stored_values(path))
 
 
 def _warehouse_texts(url: str) -> Iterator[tuple[str, str]]:

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from pipelines import cli
 from schemas.codebook import CODEBOOK_DIR, latest_version
+from tests.sqlite_text import is_sqlite, stored_values
 
 SAMPLE_RAW = Path(__file__).resolve().parents[1] / "raw"
 VIEWS = (
@@ -250,10 +251,13 @@ def test_no_name_or_identifier_reaches_warehouse_dagster_home_or_data_docs(
         texts[f"warehouse:{table}"] = workspace.query(f'SELECT * FROM "{table}"').to_csv()
     for folder in (workspace.dagster_home, workspace.data_docs):
         for path in folder.rglob("*"):
-            if path.is_file() and path.suffix not in NOT_TEXT:
-                texts[str(path.relative_to(workspace.root))] = path.read_bytes().decode(
-                    "utf-8", errors="ignore"
-                )
+            if not path.is_file() or path.suffix in NOT_TEXT:
+                continue
+            where = str(path.relative_to(workspace.root))
+            if is_sqlite(path):
+                texts[where] = "\n".join(stored_values(path))
+            else:
+                texts[where] = path.read_bytes().decode("utf-8", errors="ignore")
     assert len(texts) > 20
     assert _scan(texts, workspace.raw) == []
 
