@@ -102,13 +102,27 @@ def _numbered(blocks: Iterator[tuple[bool, str]]) -> list[Paragraph]:
     return paragraphs
 
 
-def _is_word_heading(paragraph: WordParagraph) -> bool:
-    style = paragraph.style
-    while style is not None:
-        if _WORD_HEADING.match(style.name or ""):
-            return True
-        style = style.base_style
-    return False
+class _HeadingStyles:
+    """Whether a paragraph's style is a heading (or based on one), per style id once:
+    python-docx looks a style up by searching the styles part, about 2 ms a paragraph."""
+
+    def __init__(self) -> None:
+        self._known: dict[str | None, bool] = {}
+
+    def __call__(self, paragraph: WordParagraph) -> bool:
+        style_id = paragraph._p.style
+        if style_id not in self._known:
+            self._known[style_id] = self._is_heading(paragraph)
+        return self._known[style_id]
+
+    @staticmethod
+    def _is_heading(paragraph: WordParagraph) -> bool:
+        style = paragraph.style
+        while style is not None:
+            if _WORD_HEADING.match(style.name or ""):
+                return True
+            style = style.base_style
+        return False
 
 
 def _inside(element: BaseOxmlElement, stop: BaseOxmlElement) -> bool:
@@ -134,26 +148,26 @@ def _paragraph_text(paragraph: BaseOxmlElement) -> str:
 
 
 def _word_blocks(
-    element: BaseOxmlElement, parent: WordDocument | _Cell
+    element: BaseOxmlElement, parent: WordDocument | _Cell, headings: _HeadingStyles
 ) -> Iterator[tuple[bool, str]]:
     """(is_heading, text) of the paragraphs under a body or cell, content controls included."""
     for child in element.iterchildren():
         if child.tag == qn("w:p"):
-            yield _is_word_heading(WordParagraph(child, parent)), _paragraph_text(child)
+            yield headings(WordParagraph(child, parent)), _paragraph_text(child)
         elif child.tag == qn("w:tbl"):
-            yield from _table_blocks(Table(child, parent))
+            yield from _table_blocks(Table(child, parent), headings)
         elif child.tag in _CONTAINERS:
-            yield from _word_blocks(child, parent)
+            yield from _word_blocks(child, parent, headings)
 
 
-def _table_blocks(table: Table) -> Iterator[tuple[bool, str]]:
+def _table_blocks(table: Table, headings: _HeadingStyles) -> Iterator[tuple[bool, str]]:
     seen: list[object] = []
     for row in table.rows:
         for cell in row.cells:
             if any(cell._tc is known for known in seen):
                 continue
             seen.append(cell._tc)
-            yield from _word_blocks(cell._tc, cell)
+            yield from _word_blocks(cell._tc, cell, headings)
 
 
 def word_paragraphs(data: bytes) -> list[Paragraph]:
@@ -164,7 +178,7 @@ def word_paragraphs(data: bytes) -> list[Paragraph]:
         raise MinutesFormatError(str(error)) from error
     try:
         document = docx.Document(io.BytesIO(data))
-        return _numbered(_word_blocks(document.element.body, document))
+        return _numbered(_word_blocks(document.element.body, document, _HeadingStyles()))
     except Exception as error:
         raise MinutesFormatError("could not be read as a Word (.docx) document") from error
 

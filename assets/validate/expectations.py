@@ -75,6 +75,10 @@ def _context(data_docs_dir: Path) -> AbstractDataContext:
         SITE: {
             "class_name": "SiteBuilder",
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # Validation pages only: each lists its suite's expectations with their
+            # results, the suites themselves are in schemas/expectations/, and nothing
+            # here is profiled. Each section costs a render at every run.
+            "site_section_builders": {"expectations": "0", "profiling": "0"},
             "store_backend": {
                 "class_name": "TupleFilesystemStoreBackend",
                 "base_directory": str(root),
