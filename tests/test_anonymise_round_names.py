@@ -5,12 +5,16 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
+from assets.anonymise import round_names
 from assets.anonymise.round_names import (
     names_for_gate,
     read_round_names,
     stale_sites,
     write_round_names,
 )
+from pipelines.io_managers import staged_path
 
 
 def test_a_site_anonymised_before_another_sites_names_is_stale_until_rerun(
@@ -61,3 +65,35 @@ def test_the_gate_checks_the_names_the_sites_anonymisation_knew(tmp_path: Path) 
     write_round_names(tmp_path, "2024-impact", "west", ["Yetunde Bello"], used=["Dawit Tesfaye"])
     assert names_for_gate(tmp_path, "2024-impact", "east") == {"Dawit Tesfaye"}
     assert names_for_gate(tmp_path, "2024-impact", "west") == {"Dawit Tesfaye", "Yetunde Bello"}
+
+
+def test_a_site_found_clean_is_not_scanned_again_until_its_text_or_the_names_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_round_names(tmp_path, "2024-impact", "east", ["Dawit Tesfaye"], used=[])
+    write_round_names(tmp_path, "2024-impact", "west", ["Yetunde Bello"], used=["Dawit Tesfaye"])
+    staged = staged_path(tmp_path, "anonymised_submission", "2024-impact", "east")
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes(b"first run")
+    texts = ["Carers wanted evening sessions."]
+    scanned: list[str] = []
+
+    def staged_texts(staging: Path, round_id: str, site_id: str) -> list[str]:
+        scanned.append(site_id)
+        return texts
+
+    monkeypatch.setattr(round_names, "_staged_texts", staged_texts)
+    assert stale_sites(tmp_path, "2024-impact", ["east", "west"]) == []
+    assert stale_sites(tmp_path, "2024-impact", ["east", "west"]) == []
+    assert scanned == ["east"]
+    texts = ["Ms Bello chaired the session."]
+    staged.write_bytes(b"a later run")
+    assert stale_sites(tmp_path, "2024-impact", ["east", "west"]) == ["east"]
+    texts = ["Carers wanted evening sessions."]
+    staged.write_bytes(b"the run after")
+    assert stale_sites(tmp_path, "2024-impact", ["east"]) == []
+    write_round_names(
+        tmp_path, "2024-impact", "west", ["Yetunde Bello", "Wanjiru Kamau"], used=["Dawit Tesfaye"]
+    )
+    assert stale_sites(tmp_path, "2024-impact", ["east"]) == []
+    assert scanned == ["east", "east", "east", "east"]

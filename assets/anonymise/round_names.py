@@ -14,6 +14,7 @@ whatever the order sites ran in.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -22,7 +23,7 @@ from pathlib import Path
 from assets.anonymise.anonymiser import published_texts
 from assets.anonymise.engine import pattern_spans
 from assets.anonymise.names import KnownNamesRecognizer
-from pipelines.io_managers import read_staged
+from pipelines.io_managers import read_staged, staged_path
 from pipelines.restricted import restricted_folder
 
 FOLDER = "detected_names"
@@ -80,21 +81,55 @@ def stale_sites(
     texts (`published(site_id)`; by default its staged anonymised submission) are
     scanned for the round's names as the gate scans them: only a site where one is
     found runs again. A rerun would change nothing else, and at national scale most
-    names found at one site never occur at another.
+    names found at one site never occur at another. A staged site found clean is
+    recorded as checked (`<site>.checked`: a digest of the names, those its run used
+    and its staged file), so that the next command does not scan it again for the same
+    names: otherwise every site that ran before the last name was found would be
+    scanned by every later command, a rerun of one site included.
     """
     folder = _round_folder(staging, round_id)
     found_at = _names_by_site(staging, round_id)
-    behind = []
+    every_name = set().union(*found_at.values())
+    behind: dict[str, str | None] = {}
     for site_id in site_ids:
-        used = folder / f"{site_id}.used"
+        used_path = folder / f"{site_id}.used"
+        if not used_path.exists():
+            continue
+        used = used_path.read_text(encoding="utf-8")
         current = set().union(*(names for site, names in found_at.items() if site != site_id))
-        if used.exists() and set(json.loads(used.read_text(encoding="utf-8"))) != current:
-            behind.append(site_id)
+        if set(json.loads(used)) == current:
+            continue
+        digest = None if published else _check_digest(staging, round_id, site_id, every_name, used)
+        if digest is None or not _checked(folder, site_id, digest):
+            behind[site_id] = digest
     if not behind:
         return []
-    recognisers = KnownNamesRecognizer.of(set().union(*found_at.values()))
+    recognisers = KnownNamesRecognizer.of(every_name)
     texts_of = published or functools.partial(_staged_texts, staging, round_id)
-    return [site_id for site_id in behind if _holds_any(texts_of(site_id), recognisers)]
+    stale = []
+    for site_id, digest in behind.items():
+        if _holds_any(texts_of(site_id), recognisers):
+            stale.append(site_id)
+        elif digest is not None:
+            _write(folder / f"{site_id}.checked", digest)
+    return stale
+
+
+def _check_digest(
+    staging: Path, round_id: str, site_id: str, names: set[str], used: str
+) -> str | None:
+    """What a clean scan of the site's staged text held for: None if nothing is staged."""
+    try:
+        staged = staged_path(staging, ANONYMISED_ASSET, round_id, site_id).stat()
+    except FileNotFoundError:
+        return None
+    content = json.dumps([sorted(names), used, staged.st_mtime_ns, staged.st_size])
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def _checked(folder: Path, site_id: str, digest: str) -> bool:
+    path = folder / f"{site_id}.checked"
+    return path.exists() and json.loads(path.read_text(encoding="utf-8")) == digest
 
 
 def _staged_texts(staging: Path, round_id: str, site_id: str) -> list[str | None] | None:
