@@ -204,13 +204,19 @@ def load_codebook(path: Path) -> Codebook:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CodebookError(f"{path}: cannot be read ({error.strerror})") from error
-    return _checked_codebook(path, text)
+    codebook = _checked_codebook(path, text)
+    if codebook.semantic is not None:
+        # Read every time: a training file can change while the codebook file does not.
+        problems = _training_set_problems(codebook.semantic, path.parent)
+        if problems:
+            raise CodebookError(f"{path}: " + "; ".join(problems))
+    return codebook
 
 
 @functools.lru_cache(maxsize=8)
 def _checked_codebook(path: Path, text: str) -> Codebook:
-    """Parsed and checked once per process and content: every site's run loads it twice,
-    and checking its rules costs about a second."""
+    """Parsed and checked once per process and content (training files aside): every
+    site's run loads it twice, and checking its rules costs about a second."""
     try:
         document = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as error:
@@ -297,7 +303,6 @@ def _problems(codebook: Codebook, path: Path) -> list[str]:
     problems += _category_problems(codebook.categories)
     if codebook.semantic is not None:
         problems += _semantic_problems(codebook, codebook.semantic)
-        problems += _training_set_problems(codebook.semantic, path.parent)
     if codebook.combined is not None:
         if codebook.semantic is None:
             problems.append("combined: needs the `semantic:` settings and examples it learns from")
