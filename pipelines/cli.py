@@ -93,7 +93,8 @@ def materialise(round_id: str | None, site_ids: Collection[str] | None = None) -
         return 1
     failed: dict[tuple[str, str], str] = {}
     round_ids = {r for r, _ in pairs}
-    with SiteRunner(resources["site_workers"].workers) as runner:
+    site_workers = resources["site_workers"]
+    with SiteRunner(site_workers.workers, site_workers.sites_per_worker) as runner:
         _run_all(runner, pairs, failed)
         # A site anonymised before another site found a name that is in its text runs
         # again, until none is: no name found anywhere in the round is left at any of its

@@ -159,10 +159,14 @@ class SiteWorkers(ConfigurableResource):
     """Processes `ariadne materialise` runs a round's sites in (`ARIADNE_PARALLEL_SITES`).
 
     Two by default, the machine's cores: each worker runs one site at a time with its NER
-    in one process (pipelines/round_runner.py).
+    in one process (pipelines/round_runner.py). A worker is replaced by a fresh one after
+    `sites_per_worker` runs (`ARIADNE_SITES_PER_WORKER`, default 100): spaCy's vocabulary
+    and other caches grow by a megabyte or two a site, so without it a worker's memory
+    would grow with the round; a fresh worker costs its start-up (imports and models).
     """
 
     workers: int = 2
+    sites_per_worker: int = 100
 
 
 class Reports(ConfigurableResource):
@@ -194,7 +198,9 @@ def from_environment() -> dict[str, ConfigurableResource]:
     """The resources as the environment configures them; the one place env vars are read."""
     threshold = _from_env(threshold="ARIADNE_DISCLOSURE_THRESHOLD")
     processes = _from_env(processes="ARIADNE_ANONYMISER_PROCESSES")
-    workers = _from_env(workers="ARIADNE_PARALLEL_SITES")
+    workers = _from_env(
+        workers="ARIADNE_PARALLEL_SITES", sites_per_worker="ARIADNE_SITES_PER_WORKER"
+    )
     return {
         "raw": RawSubmissions(**_from_env(raw_dir="ARIADNE_RAW_DIR")),
         "staging": StagingArea(**_from_env(staging_dir="ARIADNE_STAGING_DIR")),

@@ -3,7 +3,8 @@
 Each partition is one Dagster run of `materialise_round_site` against the persistent
 instance. With more than one to run, `workers` processes (`ARIADNE_PARALLEL_SITES`,
 default 2, the machine's cores) take partitions in turn. Each worker keeps its NER model
-loaded from one site to the next and runs the model in its own process: it sets the
+loaded from one site to the next (until it is replaced after `sites_per_worker` runs, which
+bounds its memory however large the round) and runs the model in its own process: it sets the
 anonymiser's processes to 1, so two workers never start four NER processes on two cores.
 A lone partition runs in this process, where the NER may use both cores.
 
@@ -54,9 +55,11 @@ class SiteRunner:
     block ends, so the names pass reuses them.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, sites_per_worker: int = 100) -> None:
         self.workers = workers
+        self.sites_per_worker = sites_per_worker
         self._pool: ProcessPoolExecutor | None = None
+        self._pool_runs = 0
         self._local: tuple[JobDefinition, DagsterInstance] | None = None
 
     def __enter__(self) -> SiteRunner:
@@ -80,15 +83,31 @@ class SiteRunner:
             for round_id, site_id in pairs:
                 yield _run(*self._local, round_id, site_id, from_stage, show_stages=True)
             return
+        # A pool's workers run `sites_per_worker` sites each on average, then make way for
+        # fresh ones: what spaCy and the other libraries cache grows with every site.
+        # (ProcessPoolExecutor's max_tasks_per_child deadlocks on Python 3.11.)
+        per_pool = max(self.workers * self.sites_per_worker, 1)
+        for start in range(0, len(pairs), per_pool):
+            chunk = pairs[start : start + per_pool]
+            pool = self._pool_for(len(chunk), per_pool)
+            futures = [pool.submit(_run_in_worker, r, s, from_stage) for r, s in chunk]
+            for future in as_completed(futures):
+                yield future.result()
+
+    def _pool_for(self, runs: int, per_pool: int) -> ProcessPoolExecutor:
+        """The pool to run `runs` more sites in: a new one if this one has run its share."""
+        if self._pool is not None and self._pool_runs + runs > per_pool:
+            self._pool.shutdown()
+            self._pool = None
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
             )
-        futures = [self._pool.submit(_run_in_worker, r, s, from_stage) for r, s in pairs]
-        for future in as_completed(futures):
-            yield future.result()
+            self._pool_runs = 0
+        self._pool_runs += runs
+        return self._pool
 
 
 def _job() -> JobDefinition:
