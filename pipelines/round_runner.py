@@ -55,7 +55,7 @@ class SiteRunner:
     block ends, so the names pass reuses them.
     """
 
-    def __init__(self, workers: int, sites_per_worker: int = 100) -> None:
+    def __init__(self, workers: int, sites_per_worker: int) -> None:
         self.workers = workers
         self.sites_per_worker = sites_per_worker
         self._pool: ProcessPoolExecutor | None = None

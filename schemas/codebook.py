@@ -216,7 +216,7 @@ def load_codebook(path: Path) -> Codebook:
 @functools.lru_cache(maxsize=8)
 def _checked_codebook(path: Path, text: str) -> Codebook:
     """Parsed and checked once per process and content (training files aside): every
-    site's run loads it twice, and checking its rules costs about a second."""
+    site's run loads it twice, and checking its rules with spaCy is the costly part."""
     try:
         document = yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as error:

@@ -109,10 +109,10 @@ class _HeadingStyles:
     def __init__(self) -> None:
         self._known: dict[str | None, bool] = {}
 
-    def __call__(self, paragraph: WordParagraph) -> bool:
-        style_id = paragraph._p.style
+    def __call__(self, paragraph: BaseOxmlElement, parent: WordDocument | _Cell) -> bool:
+        style_id = paragraph.style
         if style_id not in self._known:
-            self._known[style_id] = self._is_heading(paragraph)
+            self._known[style_id] = self._is_heading(WordParagraph(paragraph, parent))
         return self._known[style_id]
 
     @staticmethod
@@ -153,7 +153,7 @@ def _word_blocks(
     """(is_heading, text) of the paragraphs under a body or cell, content controls included."""
     for child in element.iterchildren():
         if child.tag == qn("w:p"):
-            yield headings(WordParagraph(child, parent)), _paragraph_text(child)
+            yield headings(child, parent), _paragraph_text(child)
         elif child.tag == qn("w:tbl"):
             yield from _table_blocks(Table(child, parent), headings)
         elif child.tag in _CONTAINERS:
